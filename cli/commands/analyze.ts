@@ -1,0 +1,121 @@
+/** `alphawatch analyze FILE`: per-layer metrics of one checkpoint. */
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { AnalyzeOptions, CompatMode } from "../../core/report.js";
+import type { Io } from "../main.js";
+import { analyzePath } from "../analyze-path.js";
+import { formatReportTable } from "../output/table.js";
+import { formatReportCsv } from "../output/csv.js";
+import { renderReportMarkdown } from "../../core/render/markdown.js";
+import { renderReportHtml } from "../../core/render/html.js";
+import { availableParallelism } from "node:os";
+
+export function parseInteger(name: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    return Number.parseInt(value, 10);
+  };
+}
+
+export function parseNonNegativeNumber(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (value.trim() === "" || !Number.isFinite(number) || number < 0) {
+      throw new InvalidArgumentError(`${name} must be a non-negative number, got "${value}"`);
+    }
+    return number;
+  };
+}
+
+/** `--layers fc1,fc2 --layers 3`: names, ids and type names; a leading `-` excludes. */
+function collectLayers(value: string, previous: Array<string | number> = []): Array<string | number> {
+  const entries = value.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  return [...previous, ...entries.map((entry) => (/^-?\d+$/.test(entry) ? Number.parseInt(entry, 10) : entry))];
+}
+
+export type OutputFormat = "table" | "json" | "csv" | "markdown" | "html";
+
+/** Options shared by every command that analyzes checkpoints (analyze, compare). */
+export function addAnalysisOptions(command: Command): Command {
+  return command
+    .option("--min-evals <n>", "skip layers with fewer eigenvalues (0: no bound)", parseInteger("--min-evals"))
+    .option("--max-evals <n>", "skip layers with more eigenvalues (0: no bound)", parseInteger("--max-evals"))
+    .option("--max-N <n>", "skip layers whose larger dimension exceeds n", parseInteger("--max-N"))
+    .option("--tolerance <x>", "eigenvalues below x count as weak rank loss", parseNonNegativeNumber("--tolerance"))
+    .option("--xmax <k>", "drop the k largest eigenvalues before the power-law fit", parseInteger("--xmax"))
+    .option("--layers <list>", "select layers by name, id or type (comma-separated; -name excludes)", collectLayers)
+    .option("--no-pool", "report each conv2d kernel slice separately")
+    .option("--no-conv2d-norm", "do not scale conv2d slices by sqrt(1/2) as weightwatcher does")
+    .addOption(new Option("--compat <mode>", "reproduce weightwatcher 0.7.5.5 exactly (ww: its dict route; ww-file: its file route)").choices(["default", "ww", "ww-file"]))
+    .option("--jobs <n>", "analyze layers in parallel on n threads (default: number of cores)", parseInteger("--jobs"));
+}
+
+export interface AnalysisFlags {
+  minEvals?: number;
+  maxEvals?: number;
+  maxN?: number;
+  tolerance?: number;
+  xmax?: number;
+  layers?: Array<string | number>;
+  pool: boolean;
+  conv2dNorm: boolean;
+  compat?: CompatMode;
+  jobs?: number;
+}
+
+export function analysisOptions(flags: AnalysisFlags): Partial<AnalyzeOptions> {
+  const options: Partial<AnalyzeOptions> = { pool: flags.pool, conv2d_norm: flags.conv2dNorm };
+  if (flags.minEvals !== undefined) options.min_evals = flags.minEvals;
+  if (flags.maxEvals !== undefined) options.max_evals = flags.maxEvals;
+  if (flags.maxN !== undefined) options.max_N = flags.maxN;
+  if (flags.tolerance !== undefined) options.tolerance = flags.tolerance;
+  if (flags.xmax !== undefined) options.xmax = flags.xmax;
+  if (flags.layers !== undefined) options.layers = flags.layers;
+  if (flags.compat !== undefined) options.compat = flags.compat;
+  return options;
+}
+
+export function jobCount(flags: AnalysisFlags): number {
+  const jobs = flags.jobs ?? availableParallelism();
+  if (jobs < 1) throw new InvalidArgumentError(`--jobs must be at least 1, got ${jobs}`);
+  return jobs;
+}
+
+export function registerAnalyze(program: Command, io: Io): void {
+  const command = program
+    .command("analyze")
+    .description("analyze every layer of a checkpoint (file, directory or http(s) URL)")
+    .argument("<file>", "checkpoint: safetensors, PyTorch, ONNX, GGUF, TF.js, Keras HDF5, NumPy, or a directory/URL of one")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "markdown", "html"]).default("table"))
+    .option("--evals", "include each layer's eigenvalues in the JSON report");
+  addAnalysisOptions(command).action(async (file: string, flags: AnalysisFlags & { format: OutputFormat; evals?: boolean }) => {
+    const report = await analyzePath(file, analysisOptions(flags), {
+      io,
+      jobs: jobCount(flags),
+      keepEvals: flags.evals === true || flags.format === "html",
+    });
+    io.stdout(formatReport(report, flags.format));
+  });
+}
+
+export function formatReport(report: Awaited<ReturnType<typeof analyzePath>>, format: OutputFormat): string {
+  switch (format) {
+    case "json":
+      return JSON.stringify(report, jsonNumbers, 2) + "\n";
+    case "csv":
+      return formatReportCsv(report);
+    case "markdown":
+      return renderReportMarkdown(report);
+    case "html":
+      return renderReportHtml(report);
+    case "table":
+      return formatReportTable(report);
+  }
+}
+
+/** JSON has no NaN or infinities: write them as the strings weightwatcher's oracle uses. */
+export function jsonNumbers(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? null : value > 0 ? "Infinity" : "-Infinity";
+  }
+  return value;
+}

@@ -1,0 +1,73 @@
+/**
+ * ByteSource over a local file: positional reads through one file handle, opened lazily.
+ * Siblings (shards, external data) resolve inside the same directory only.
+ */
+import { open, stat, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { checkRange, type ByteSource } from "../core/formats/byte-source.js";
+import { SourceError } from "../core/errors.js";
+
+export interface FileSource extends ByteSource {
+  close(): Promise<void>;
+}
+
+const openHandles = new Set<FileSource>();
+
+export async function fileSource(filePath: string, displayName = filePath): Promise<FileSource> {
+  let info;
+  try {
+    info = await stat(filePath);
+  } catch (error) {
+    throw new SourceError(`${displayName}: cannot read file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  if (!info.isFile()) throw new SourceError(`${displayName}: not a regular file`);
+  const size = info.size;
+  let handle: Promise<FileHandle> | undefined;
+  const directory = path.dirname(filePath);
+
+  const source: FileSource = {
+    name: displayName,
+    size: async () => size,
+    async read(offset, length) {
+      checkRange(displayName, size, offset, length);
+      handle ??= open(filePath, "r");
+      const fh = await handle;
+      const bytes = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(bytes, done, length - done, offset + done);
+        if (bytesRead === 0) throw new SourceError(`${displayName}: file shrank while reading (at byte ${offset + done})`);
+        done += bytesRead;
+      }
+      return bytes;
+    },
+    async sibling(relativePath) {
+      const target = path.resolve(directory, relativePath);
+      const inside = path.relative(directory, target);
+      if (inside.startsWith("..") || path.isAbsolute(inside)) {
+        throw new SourceError(`${displayName}: refuses to open "${relativePath}" outside the model's directory`);
+      }
+      try {
+        await stat(target);
+      } catch {
+        return undefined;
+      }
+      return fileSource(target, path.join(path.dirname(displayName), relativePath));
+    },
+    async close() {
+      openHandles.delete(source);
+      if (handle !== undefined) {
+        const fh = await handle;
+        handle = undefined;
+        await fh.close();
+      }
+    },
+  };
+  openHandles.add(source);
+  return source;
+}
+
+/** Closes every file this process opened through fileSource (siblings included). */
+export async function closeAllFileSources(): Promise<void> {
+  await Promise.all([...openHandles].map((source) => source.close()));
+}

@@ -1,0 +1,40 @@
+/**
+ * Format detection by content (never by file name) and dispatch to the reader of that format.
+ */
+import type { ByteSource } from "./byte-source.js";
+import { FormatError } from "../errors.js";
+import type { TensorIndex } from "./tensor.js";
+import { looksLikeSafetensors, readSafetensors } from "./safetensors.js";
+
+export interface FormatReader {
+  /** Format identifier, as in TensorIndex.format. */
+  readonly format: string;
+  /** True when `head` (the first bytes of the file, up to 4096) belongs to this format. */
+  detect(head: Uint8Array, fileSize: number, source: ByteSource): boolean | Promise<boolean>;
+  read(source: ByteSource): Promise<TensorIndex>;
+}
+
+/** Readers in the order they are tried; the most specific signatures first. */
+export const FORMAT_READERS: readonly FormatReader[] = [
+  { format: "safetensors", detect: looksLikeSafetensors, read: readSafetensors },
+];
+
+export const HEAD_BYTES = 4096;
+
+/** Detects the container format of `source` from its first bytes and reads its tensor index. */
+export async function openTensorIndex(source: ByteSource): Promise<TensorIndex> {
+  const size = await source.size();
+  if (size === 0) throw new FormatError(`${source.name}: file is empty, not a model`);
+  const head = await source.read(0, Math.min(size, HEAD_BYTES));
+  for (const reader of FORMAT_READERS) {
+    if (await reader.detect(head, size, source)) return reader.read(source);
+  }
+  throw new FormatError(`${source.name}: not a model file alphawatch can read (${describeHead(head)})`);
+}
+
+function describeHead(head: Uint8Array): string {
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(head.subarray(0, 64));
+  if (/^\s*<(!doctype|html)/i.test(text)) return "it is an HTML page";
+  const hex = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join(" ");
+  return `unrecognised content, first bytes ${hex}`;
+}
