@@ -81,6 +81,8 @@ export interface LayerRecord {
   xmax: number | null;
   num_pl_spikes: number | null;
   status: "success" | "failed";
+  /** Why the fit failed (status "failed"), e.g. "fewer than 2 eigenvalues above 1e-05". */
+  fit_failure?: string;
   /** "over-trained" (alpha < 2), "under-trained" (alpha > 6), "" or, by default, "fit-failed". */
   warning: string;
   /** Eigenvalues (ascending) when the caller asked for them. */

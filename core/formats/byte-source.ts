@@ -17,8 +17,11 @@ export interface ByteSource {
    * undefined when the host cannot resolve siblings (plain bytes).
    */
   sibling?(relativePath: string): Promise<ByteSource | undefined>;
-  /** Strong identity when the host knows one cheaply (an ETag); the sha256 is computed otherwise. */
-  readonly etag?: string;
+  /**
+   * Strong identity when the host knows one cheaply (an ETag); the sha256 is computed otherwise.
+   * Undefined until known: an HTTP source learns it from its first response (after `size()`).
+   */
+  readonly etag?: string | undefined;
 }
 
 /** Checks a requested range against a known size; shared by every ByteSource implementation. */

@@ -49,11 +49,15 @@ const DTYPE_BITS: Readonly<Record<string, number>> = {
   F4: 4, F6_E2M3: 6, F6_E3M2: 6,
 };
 
-/** True when the first bytes look like a safetensors file (a plausible header length, then `{`). */
-export function looksLikeSafetensors(head: Uint8Array, fileSize: number): boolean {
+/**
+ * True when the first bytes look like a safetensors file: a plausible header length, then `{`.
+ * A header length past the end of the file still claims it (a truncated download), so that the
+ * reader can say so.
+ */
+export function looksLikeSafetensors(head: Uint8Array, _fileSize: number): boolean {
   if (head.byteLength < 9) return false;
   const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-  return n >= 2n && n + 8n <= BigInt(fileSize) && head[8] === 0x7b;
+  return n >= 2n && n <= BigInt(MAX_HEADER_BYTES) && head[8] === 0x7b;
 }
 
 interface RawEntry {

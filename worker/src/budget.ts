@@ -1,0 +1,71 @@
+/**
+ * Memory budget of one unit of work. An isolate has 128 MB, WebAssembly memory included, and
+ * local workerd does not enforce it; so before a layer starts, its need is computed (the kernel's
+ * own statement plus the host buffers the layer streaming holds) and compared with the budget. A
+ * layer over budget is skipped with that reason, never attempted.
+ */
+import type { PlannedLayer } from "../../core/layers/plan.js";
+import { BLOCK_ELEMENTS, CONV2D_MAX_ELEMENTS, WHOLE_READ_ELEMENTS } from "../../core/layers/stream.js";
+import type { SpectralKernel } from "../../core/spectral/kernel.js";
+import { elementCount } from "../../core/formats/tensor.js";
+
+const FLOAT64_BYTES = 8;
+const MIB = 1024 * 1024;
+
+export interface MemoryNeed {
+  /** WebAssembly memory the kernel states it needs (Gram, workspace, staging rows). */
+  kernelBytes: number;
+  /**
+   * JavaScript buffers alive at the peak: the decoded float64 block (and the raw bytes it was
+   * decoded from, at most as large), the transposed block or conv2d slice, the eigenvalues and
+   * the copies the metrics make of them.
+   */
+  hostBytes: number;
+  totalBytes: number;
+}
+
+/** Mirrors how core/layers/stream.ts feeds a planned layer to the kernel. */
+export function layerMemoryNeed(kernel: SpectralKernel, layer: PlannedLayer): MemoryNeed {
+  const { rows, cols } = layer;
+  const blockRows = Math.max(1, Math.floor(BLOCK_ELEMENTS / cols));
+  const kernelBytes = kernel.bytesNeeded(cols, blockRows);
+  let readElements: number;
+  let builtElements: number;
+  if (layer.conv !== undefined) {
+    // The whole tensor is read, then one rows x cols slice is built at a time.
+    readElements = elementCount(layer.tensor.shape);
+    builtElements = rows * cols;
+    if (readElements > CONV2D_MAX_ELEMENTS) readElements = CONV2D_MAX_ELEMENTS;
+  } else if (layer.orientation === "rows") {
+    const inp = layer.tensor.shape[1]!;
+    readElements = Math.min(rows, blockRows) * inp;
+    builtElements = 0;
+  } else {
+    // W is the transposed tensor: read whole when small, else in column panels of each row.
+    const total = elementCount(layer.tensor.shape);
+    if (total <= WHOLE_READ_ELEMENTS) {
+      readElements = total;
+      builtElements = Math.min(blockRows, rows) * cols;
+    } else {
+      const panel = Math.max(256, blockRows);
+      readElements = panel;
+      builtElements = Math.min(panel, rows) * cols;
+    }
+  }
+  // Raw bytes + decoded float64 for reads; eigenvalues: the result plus ~3 working copies in the metrics.
+  const hostBytes = FLOAT64_BYTES * (2 * readElements + builtElements + 4 * layer.num_evals);
+  return { kernelBytes, hostBytes, totalBytes: kernelBytes + hostBytes };
+}
+
+function mib(bytes: number): string {
+  return (bytes / MIB).toFixed(1);
+}
+
+/** Undefined when the layer fits in `budgetBytes`, else the skip reason. */
+export function overBudgetReason(need: MemoryNeed, budgetBytes: number): string | undefined {
+  if (need.totalBytes <= budgetBytes) return undefined;
+  return (
+    `needs ${mib(need.totalBytes)} MiB of memory (kernel ${mib(need.kernelBytes)} MiB, buffers ${mib(need.hostBytes)} MiB), ` +
+    `above the Worker's budget of ${mib(budgetBytes)} MiB; the layer is not analyzed`
+  );
+}

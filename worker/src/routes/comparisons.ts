@@ -1,0 +1,55 @@
+/** POST /v1/comparisons: two analyses (by id, or by source, analyzed first) -> core comparison and verdict. */
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { compareReports } from "../../../core/compare/index.js";
+import type { Report } from "../../../core/report.js";
+import { startAnalysis } from "../analysis/start.js";
+import type { Env } from "../env.js";
+import { ApiError } from "../http/api-error.js";
+import { bearerSecurity, errorResponses, ErrorSchema, notFoundResponse, SourceSchema } from "../http/schemas.js";
+import { getAnalysis, readReport } from "../storage/analyses.js";
+
+const SideSchema = z.union([z.object({ analysis_id: z.string().uuid() }).strict(), SourceSchema]).openapi("ComparisonSide");
+
+const compareRoute = createRoute({
+  method: "post",
+  path: "/v1/comparisons",
+  summary: "Compare two analyses (base, head): per-layer deltas and a pass/warn/fail verdict.",
+  security: bearerSecurity,
+  request: {
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ base: SideSchema, head: SideSchema }).strict().openapi("ComparisonRequest") } },
+    },
+  },
+  responses: {
+    200: { description: "The comparison (core Comparison JSON)", content: { "application/json": { schema: z.unknown() } } },
+    ...errorResponses,
+    ...notFoundResponse,
+    409: { description: "An analysis is not done yet", content: { "application/json": { schema: ErrorSchema } } },
+  },
+});
+
+type Side = z.infer<typeof SideSchema>;
+
+async function reportOf(env: Env, side: Side, label: string): Promise<Report> {
+  let id: string;
+  if ("analysis_id" in side) {
+    id = side.analysis_id;
+  } else {
+    const source = "r2_key" in side ? { kind: "r2" as const, key: side.r2_key } : { kind: "url" as const, url: side.url };
+    id = (await startAnalysis(env, { source, options: {} })).row.id;
+  }
+  const row = await getAnalysis(env.DB, id);
+  if (row === null) throw new ApiError(404, "not_found", `${label}: analysis ${id} does not exist`);
+  const report = row.status === "done" ? await readReport(env.REPORTS, row) : null;
+  if (report === null) throw new ApiError(409, "not_ready", `${label}: analysis ${id} is ${row.status}; compare when it is done`);
+  return report;
+}
+
+export function comparisonRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
+  app.openapi(compareRoute, async (c) => {
+    const { base, head } = c.req.valid("json");
+    const comparison = compareReports(await reportOf(c.env, base, "base"), await reportOf(c.env, head, "head"));
+    return c.json(comparison as unknown, 200);
+  });
+}
