@@ -105,5 +105,9 @@ describe.skipIf(!hasShared)("compare across containers: stories260K safetensors 
     const deltas = c.layers.map((l) => l.changes.alpha.delta).filter((d): d is number => d !== null);
     expect(deltas.length).toBeGreaterThan(0);
     expect(deltas.some((d) => d !== 0)).toBe(true); // Q8_0 rounding moves the spectrum a little
+    const scale = c.layers.map((l) => Math.abs(l.changes.log_spectral_norm.delta!));
+    expect(Math.max(...scale)).toBeLessThan(1e-2);
+    expect(Math.max(...scale)).toBeGreaterThan(0);
+    expect(c.verdict).toBe("pass");
   });
 });

@@ -125,7 +125,7 @@ async function fuzz(c: Case, seed: number): Promise<{ ok: number; rejected: numb
     const mutation = c.mutations[at(random, c.mutations.length)]!;
     let bytes = mutation(originals.get(target)!, random);
     if (random() < 0.2) bytes = BINARY_MUTATIONS[1]!(bytes, random);
-    const overrides = new Map(originals);
+    const overrides = new Map<string, Uint8Array>(originals);
     overrides.set(target, bytes);
     try {
       const index = await c.read(folderSource(c.main, overrides));

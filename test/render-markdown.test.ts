@@ -40,7 +40,7 @@ describe("renderComparisonMarkdown", () => {
   });
 
   it("stays within the character limit and says where the full report is", () => {
-    const many = Array.from({ length: 3000 }, (_, i) => layer({ name: `model.layers.${i}.mlp.down_proj`, alpha: 3 + (i % 7) / 10, sigma: 0.05 }));
+    const many = Array.from({ length: 1200 }, (_, i) => layer({ name: `model.layers.${i}.mlp.down_proj`, alpha: 3 + (i % 7) / 10, sigma: 0.05 }));
     const shifted = many.map((l) => ({ ...l, alpha: l.alpha! + 0.6 }));
     const text = renderComparisonMarkdown(compareReports(report("b", many), report("h", shifted)), { fullReport: "the job's HTML artifact" });
     expect(text.length).toBeLessThanOrEqual(MARKDOWN_LIMIT);
