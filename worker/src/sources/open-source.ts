@@ -1,12 +1,14 @@
 /**
  * Where an analysis reads its model from: an R2 key (`r2:<key>` in the index) or an HTTPS URL
- * that answers range requests.
+ * that answers range requests (core's httpSource, through the guarded fetch).
  */
 import type { ByteSource } from "../../../core/formats/byte-source.js";
 import type { Env, Settings } from "../env.js";
 import { ApiError } from "../http/api-error.js";
 import { r2SourceFromHead } from "../r2-source.js";
 import { checkObjectKey } from "./object-keys.js";
+import { httpSource } from "../../../core/formats/http-source.js";
+import { guardedFetch } from "./guarded-fetch.js";
 import { checkSourceUrl } from "./url-policy.js";
 
 export type SourceSpec = { kind: "r2"; key: string } | { kind: "url"; url: string };
@@ -39,8 +41,8 @@ export async function openSource(env: Env, settings: Settings, spec: SourceSpec)
     source = r2SourceFromHead(env.MODELS, key, head);
     uploaded = head.uploaded;
   } else {
-    checkSourceUrl(spec.url, settings.allowPrivateUrls);
-    throw new ApiError(501, "not_implemented", "URL sources are not available in this build: core/formats/http-source.ts is missing");
+    const url = checkSourceUrl(spec.url, settings.allowPrivateUrls);
+    source = httpSource(url.href, { fetch: guardedFetch(settings.allowPrivateUrls) });
   }
   const size = await source.size();
   if (size > settings.maxSourceBytes) {
