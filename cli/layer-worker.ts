@@ -11,6 +11,8 @@ import { loadSpectralKernel } from "./load-kernel.js";
 import { openPath } from "./open-path.js";
 
 const plans = new Map<string, Promise<LayerPlan>>();
+/** One kernel per thread: its memory is reused layer after layer. */
+let kernel: ReturnType<typeof loadSpectralKernel> | undefined;
 
 async function planFor(task: LayerTask): Promise<LayerPlan> {
   const key = `${task.target}\u0000${JSON.stringify(task.options)}`;
@@ -27,8 +29,8 @@ async function handle(task: LayerTask): Promise<WorkerReply> {
     const plan = await planFor(task);
     const layer = plan.layers.find((l) => l.layer_id === task.layer_id && l.slice_id === task.slice_id);
     if (layer === undefined) throw new Error(`layer ${task.layer_id} is not in the plan of ${task.target}`);
-    const kernel = await loadSpectralKernel();
-    const outcome = await analyzeLayer(kernel, layer, task.options, { now: () => performance.now(), keepEvals: task.keepEvals });
+    kernel ??= loadSpectralKernel();
+    const outcome = await analyzeLayer(await kernel, layer, task.options, { now: () => performance.now(), keepEvals: task.keepEvals });
     return { ok: true, outcome };
   } catch (error) {
     return { ok: false, message: describeError(error), exitCode: error instanceof AlphawatchError ? error.exitCode : 1 };

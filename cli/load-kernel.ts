@@ -3,36 +3,16 @@
  * package.json (walking up from this file, so it works from the TypeScript sources under vitest
  * and from the compiled build/cli/), compiles it once per process and instantiates it.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageRoot } from "./package-root.js";
 import { instantiateSpectralKernel, type WasmSpectralKernel } from "../core/spectral/wasm-kernel.js";
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
-/** The directory holding alphawatch's package.json, searched upwards from `start`. */
-function packageRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest)) {
-      try {
-        const parsed = JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown };
-        if (parsed.name === "alphawatch") return dir;
-      } catch {
-        // not ours (or unreadable): keep walking up
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`alphawatch's package.json not found above ${start}`);
-    dir = parent;
-  }
-}
-
 /** Path of the compiled kernel, build/spectral.wasm under the package root. */
 export function spectralWasmPath(): string {
-  return join(packageRoot(dirname(fileURLToPath(import.meta.url))), "build", "spectral.wasm");
+  return join(packageRoot(), "build", "spectral.wasm");
 }
 
 function compileKernel(): Promise<WebAssembly.Module> {

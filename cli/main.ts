@@ -8,6 +8,7 @@ import { AlphawatchError, describeError } from "../core/errors.js";
 import { VERSION } from "../core/version.js";
 import { registerAnalyze } from "./commands/analyze.js";
 import { registerCompare } from "./commands/compare.js";
+import { registerSeries } from "./commands/series.js";
 import { closeAllFileSources } from "./file-source.js";
 
 export interface Io {
@@ -39,6 +40,7 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError("(run alphawatch --help for usage)");
   registerAnalyze(program, io);
   registerCompare(program, io);
+  registerSeries(program, io);
   return program;
 }
 

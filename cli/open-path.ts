@@ -26,7 +26,8 @@ export function isUrl(target: string): boolean {
 }
 
 export async function openPath(target: string): Promise<OpenedModel> {
-  if (isUrl(target)) return { source: httpSource(target), openIndex: openTensorIndex, hashable: true };
+  // A URL is identified by its ETag when the server gives one: hashing would download the file.
+  if (isUrl(target)) return { source: httpSource(target), openIndex: openTensorIndex, hashable: false };
   let info;
   try {
     info = await stat(target);

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { AlphawatchError } from "../core/errors.js";
+import type { Report } from "../core/report.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 import { analyzeModel } from "./model-analysis.js";
 
@@ -94,12 +95,12 @@ describe.skipIf(!hasShared)("models other people made", () => {
       // safetensors spec samples: the valid ones are read (their tiny tensors are skipped with a
       // reason), the invalid ones are rejected with a FormatError naming the file.
       it(`reads or rejects ${file}`, async () => {
-        const outcome = await analyzeModel(full).then((report) => report, (e: unknown) => e);
+        const outcome: Report | unknown = await analyzeModel(full).then((report) => report, (e: unknown) => e);
         if (outcome instanceof Error) {
           expect(outcome).toBeInstanceOf(AlphawatchError);
           expect(outcome.message).toContain(path.basename(file));
         } else {
-          expect(outcome.source.format).toBe("safetensors");
+          expect((outcome as Report).source.format).toBe("safetensors");
         }
       });
     }

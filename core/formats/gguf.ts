@@ -31,6 +31,7 @@ import type { ByteSource } from "./byte-source.js";
 import { FormatError, UnsupportedError } from "../errors.js";
 import { elementCount, type SkippedTensor, type TensorIndex, type TensorInfo } from "./tensor.js";
 import { ggmlType, type GgmlType } from "./ggml-quants.js";
+import { lenientUtf8 } from "./text.js";
 
 const MAGIC = [0x47, 0x47, 0x55, 0x46] as const; // "GGUF"
 const DEFAULT_ALIGNMENT = 32;
@@ -77,7 +78,7 @@ class HeaderCursor {
   position = 0;
   private buffer: Uint8Array = new Uint8Array(0);
   private bufferStart = 0;
-  private readonly decoder = new TextDecoder("utf-8", { fatal: false });
+  private readonly decoder = lenientUtf8;
 
   constructor(private readonly source: ByteSource, readonly fileSize: number) {}
 

@@ -36,6 +36,7 @@ import {
   transposedLayout,
   type ElementReader,
 } from "./layout.js";
+import { lenientUtf8 } from "./text.js";
 
 /** Sub-graphs nest (If inside Loop inside If ...); deeper nesting than this is refused. */
 export const MAX_GRAPH_DEPTH = 32;
@@ -155,7 +156,7 @@ export async function readOnnx(source: ByteSource): Promise<TensorIndex> {
   const head = await source.read(0, Math.min(fileSize, 4096));
   // The walk below explains other damage precisely; a web page saved in place of the model is
   // common enough to deserve its own message.
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(head.subarray(0, 64));
+  const text = lenientUtf8.decode(head.subarray(0, 64));
   if (!looksLikeOnnx(head, fileSize) && /^\s*<(!doctype|html)/i.test(text)) {
     reader.fail("it is an HTML page, not a model (a web page was saved instead of the file; download the raw file)");
   }

@@ -14,6 +14,7 @@ import { looksLikeOnnx, readOnnx } from "./onnx.js";
 import { looksLikeTfjs, readTfjs } from "./tfjs.js";
 import { looksLikeHdf5, readKerasH5 } from "./keras-h5.js";
 import { looksLikeGguf, readGguf } from "./gguf.js";
+import { lenientUtf8 } from "./text.js";
 
 export interface FormatReader {
   /** Format identifier, as in TensorIndex.format. */
@@ -53,7 +54,7 @@ export async function openTensorIndex(source: ByteSource): Promise<TensorIndex> 
 }
 
 function describeHead(head: Uint8Array): string {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(head.subarray(0, 64));
+  const text = lenientUtf8.decode(head.subarray(0, 64));
   if (/^\s*<(!doctype|html)/i.test(text)) return "it is an HTML page";
   if (text.startsWith("version https://git-lfs.github.com/spec/")) {
     return "it is a Git LFS pointer, not the file it points to: fetch the object with `git lfs pull`";

@@ -9,6 +9,7 @@
  * PERSID) go to the caller's `persistentLoad`.
  */
 import { FormatError } from "../errors.js";
+import { strictUtf8 } from "./text.js";
 
 /** A Python tuple. */
 export class PickleTuple {
@@ -64,7 +65,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, offset = 0
   const name = options.name;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const latin1 = new TextDecoder("latin1");
-  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const utf8 = strictUtf8;
   let at = offset;
   let opcodeAt = offset;
   const stack: unknown[] = [];

@@ -23,6 +23,7 @@ import {
   BF16, F16, F32, F64, F4_E2M1, F6_E2M3, F6_E3M2, F8_E4M3, F8_E4M3FNUZ, F8_E5M2, F8_E5M2FNUZ, F8_E8M0,
   I16, I32, I64, I8, U16, U32, U64, U8, type ElementType, type PackedElementType,
 } from "./dtype.js";
+import { strictUtf8 } from "./text.js";
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -149,7 +150,7 @@ export async function readSafetensors(source: ByteSource): Promise<TensorIndex> 
   const headerBytes = await source.read(8, Number(headerSize));
   let headerText: string;
   try {
-    headerText = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
+    headerText = strictUtf8.decode(headerBytes);
   } catch {
     fail(source, "header is not valid UTF-8");
   }

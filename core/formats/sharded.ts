@@ -19,6 +19,7 @@ import { FormatError, SourceError } from "../errors.js";
 import type { SkippedTensor, TensorIndex, TensorInfo } from "./tensor.js";
 import { looksLikeSafetensors, readSafetensors } from "./safetensors.js";
 import { looksLikeTorchLegacy, looksLikeTorchZip, readTorchLegacy, readTorchZip } from "./pytorch.js";
+import { strictUtf8 } from "./text.js";
 
 /** An index JSON larger than this is not an index (a 1e5-tensor model has a ~10 MB index). */
 export const MAX_INDEX_BYTES = 64 * 1024 * 1024;
@@ -43,7 +44,7 @@ function parseIndex(source: ByteSource, fileSize: number): Promise<ShardIndex | 
       if (fileSize > MAX_INDEX_BYTES) return undefined;
       let json: unknown;
       try {
-        json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await source.read(0, fileSize)));
+        json = JSON.parse(strictUtf8.decode(await source.read(0, fileSize)));
       } catch {
         return undefined;
       }

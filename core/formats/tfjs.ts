@@ -26,6 +26,7 @@ import {
   type TensorLayout,
 } from "./layout.js";
 import { kerasWeightName, type KerasLayerClass, kerasLayerClasses, kerasWeightLayout } from "./keras-naming.js";
+import { lenientUtf8, strictUtf8 } from "./text.js";
 
 /** model.json files are small; a larger "JSON" is not one. */
 export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
@@ -42,7 +43,7 @@ export async function looksLikeTfjs(head: Uint8Array, fileSize: number, source: 
   const first = head.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09 && b !== 0xef && b !== 0xbb && b !== 0xbf);
   if (first !== 0x7b && first !== 0x5b) return false;
   if (fileSize > MAX_MODEL_JSON_BYTES) return false;
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(head);
+  const text = lenientUtf8.decode(head);
   if (!HINT_KEYS.some((key) => text.includes(key))) return false;
   try {
     const json = JSON.parse(new TextDecoder("utf-8").decode(await source.read(0, fileSize))) as unknown;
@@ -92,7 +93,7 @@ export async function readTfjs(source: ByteSource): Promise<TensorIndex> {
   if (fileSize > MAX_MODEL_JSON_BYTES) fail(`model.json is ${fileSize} bytes (limit ${MAX_MODEL_JSON_BYTES})`);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(await source.read(0, fileSize)));
+    json = JSON.parse(strictUtf8.decode(await source.read(0, fileSize)));
   } catch (error) {
     if (error instanceof SourceError) throw error;
     fail(`not JSON (${(error as Error).message})`);

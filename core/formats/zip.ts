@@ -11,6 +11,7 @@
 import { Inflate } from "fflate";
 import type { ByteSource } from "./byte-source.js";
 import { FormatError, UnsupportedError } from "../errors.js";
+import { lenientUtf8 } from "./text.js";
 
 export interface ZipEntry {
   readonly name: string;
@@ -128,7 +129,7 @@ async function readCentralDirectory(source: ByteSource): Promise<ZipArchive> {
   }
   const cd = await source.read(cdOffset, cdSize);
   const view = dataView(cd);
-  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const decoder = lenientUtf8;
   const entries: ZipEntry[] = [];
   const byName = new Map<string, ZipEntry>();
   let at = 0;

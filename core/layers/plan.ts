@@ -8,6 +8,8 @@ import type { TensorIndex, TensorInfo } from "../formats/tensor.js";
 import { elementCount } from "../formats/tensor.js";
 import { isEmbeddingName } from "./embedding-names.js";
 import { layerFilter, wwLayerFilter, type FilterTarget } from "./filter.js";
+import { MT19937, type MT19937State } from "../metrics/mt19937.js";
+import { skipLayerDraws } from "../metrics/randomize.js";
 
 export type TypeRule = "rank" | "container" | "name";
 
@@ -21,6 +23,8 @@ export interface ConvSlicing {
   slices: number[];
   /** Factor applied to every entry (√(c/2) of conv2d_norm), or null for none. */
   scale: number | null;
+  /** Tensor layout: "last" = (out, in, kh, kw) (PyTorch), "first" = (kh, kw, in, out) (the `channels` option). */
+  layout: "last" | "first";
 }
 
 export interface PlannedLayer {
@@ -49,6 +53,11 @@ export interface PlannedLayer {
   float32: boolean;
   /** Eigenvalues this row will have: cols x number of matrices. */
   num_evals: number;
+  /**
+   * randomize in the weightwatcher modes: the state of the one generator weightwatcher draws from,
+   * as it stands when this row's shuffles start (the draws of the rows before it skipped).
+   */
+  rngState?: MT19937State;
 }
 
 export interface LayerPlan {
@@ -101,6 +110,9 @@ function typeOf(tensor: TensorInfo, name: string, compat: boolean): Typing {
   }
   if (shape.length === 4) return { layer_type: "conv2d", type_rule: "rank" };
   if (shape.length === 3) {
+    // [out, in, k]: analyzed by default as a conv2d with kh = 1 (one matrix per tap); weightwatcher
+    // 0.7.5.5 keeps such tensors 3-D and never analyzes them (§10.8, §15.17).
+    if (!compat) return { layer_type: "conv1d", type_rule: "rank" };
     return { layer_type: "unknown", type_rule: "rank", reason: `3-D tensor ${JSON.stringify(shape)}: conv1d is not analyzed` };
   }
   if (shape.length === 1) {
@@ -131,7 +143,8 @@ export function planLayers(index: TensorIndex, options: AnalyzeOptions): LayerPl
   }
   // weightwatcher's dict and file routes take the tensors in sorted-name order (§2.2, §15.40).
   if (compat) candidates.sort(byCodePoint);
-  const firstId = options.compat === "ww-file" ? 0 : 1;
+  // weightwatcher's dict route starts at start_ids when positive, else 1; its file route at 0 (§2.2).
+  const firstId = options.compat === "ww-file" ? options.start_ids : options.start_ids > 0 ? options.start_ids : 1;
   const keep = compat ? wwLayerFilter(options.layers) : layerFilter(options.layers);
 
   const layers: PlannedLayer[] = [];
@@ -155,7 +168,28 @@ export function planLayers(index: TensorIndex, options: AnalyzeOptions): LayerPl
     if (typeof planned === "string") skipped.push({ name: c.key, reason: planned });
     else layers.push(...planned);
   });
+  if (options.randomize && compat) attachGeneratorStates(layers, options.seed);
   return { layers, skipped };
+}
+
+/**
+ * weightwatcher shuffles every analyzed row's matrices from one generator seeded once, in row
+ * order (§4.1, §15.44). Each row gets the generator's state at its start, found by making the
+ * earlier rows' bounded draws without shuffling, so rows can be analyzed in any order or thread.
+ */
+function attachGeneratorStates(layers: PlannedLayer[], seed: number): void {
+  const rng = new MT19937(seed);
+  for (const layer of layers) {
+    layer.rngState = rng.state();
+    const matrices = layer.conv === undefined ? 1 : layer.conv.slices.length;
+    const size = layer.rows * layer.cols;
+    skipLayerDraws(rng, new Array<number>(matrices).fill(size), numComponents(layer));
+  }
+}
+
+/** weightwatcher's num_components: the eigenvalues a row has (M per matrix, times the slices pooled). */
+export function numComponents(layer: PlannedLayer): number {
+  return layer.cols * (layer.conv === undefined ? 1 : layer.conv.slices.length);
 }
 
 /** The planned rows of one typed layer, or the reason it is skipped (§2.4 steps 4-5). */
@@ -173,15 +207,18 @@ function planMatrices(
   if (elementCount(shape) === 0) return `tensor ${JSON.stringify(shape)} is empty`;
   const base = { layer_id, name: c.name, longname: c.name, layer_type, type_rule, tensor, float32 };
 
-  if (layer_type === "conv2d") {
-    const [out, inp, kh, kw] = shape as [number, number, number, number];
+  if (layer_type === "conv2d" || layer_type === "conv1d") {
+    // conv1d [out, in, k] is the conv2d [out, in, 1, k]: the same row-major layout, k taps.
+    const layout = options.channels === "first" && layer_type === "conv2d" ? "first" : "last";
+    const [out, inp, kh, kw] = (layer_type === "conv1d" ? [shape[0], shape[1], 1, shape[2]]
+      : layout === "first" ? [shape[3], shape[2], shape[0], shape[1]] : shape) as [number, number, number, number];
     const rf = kh * kw;
     const rows = Math.max(out, inp);
     const cols = Math.min(out, inp);
     let N = rows;
     let M = cols;
     if (compat) {
-      if (out + inp < kh + kw) {
+      if (options.channels === null && out + inp < kh + kw) {
         // weightwatcher's layout test calls this channels-first and reports out, in unordered (§2.6).
         N = out;
         M = inp;
@@ -194,7 +231,7 @@ function planMatrices(
     const sizeReason = checkSize(rows, options.pool ? cols * rf : cols, options);
     if (sizeReason !== undefined) return sizeReason;
     const slicing = (slices: number[], count: number): ConvSlicing => ({
-      out, in: inp, kh, kw, slices,
+      out, in: inp, kh, kw, slices, layout,
       scale: options.conv2d_norm ? Math.sqrt(count / 2) : null,
     });
     const common = { ...base, N, M, rf, rows, cols, orientation: out >= inp ? "rows" as const : "columns" as const };

@@ -165,7 +165,8 @@ async function convEigenvalues(
     const matrix = new Float64Array(rows * cols);
     for (let o = 0; o < out; o++) {
       for (let i = 0; i < inp; i++) {
-        let w = values[(o * inp + i) * rf + s]!;
+        // PyTorch layout (out, in, kh, kw): slice s = T[:, :, s]; channels-first (kh, kw, in, out): T[s].
+        let w = conv.layout === "first" ? values[(s * inp + i) * out + o]! : values[(o * inp + i) * rf + s]!;
         if (scale !== null) w = layer.float32 ? Math.fround(w * scale32!) : w * scale;
         // Slice T[:, :, s] is out x in; transposed to in x out when out < in (rows >= cols).
         if (out >= inp) matrix[o * cols + i] = w;
@@ -175,4 +176,56 @@ async function convEigenvalues(
     results.push(await withAccumulator(kernel, cols, timer, async (acc) => timer(() => acc.addRows(matrix))));
   }
   return results;
+}
+
+/** Randomize keeps whole matrices in memory for the shuffle: layers above this many elements are refused (128 MiB of float64). */
+export const RANDOMIZE_MAX_ELEMENTS = 1 << 24;
+
+/**
+ * The matrices of a planned layer as weightwatcher holds them, for randomize (spec §4.1): a dense
+ * tensor as stored (out x in, whatever its aspect); a conv2d slice out x in, transposed to in x out
+ * when out < in; scaled and rounded as for the eigenvalues. A shuffle permutes a whole matrix, so
+ * each must be in memory: layers above RANDOMIZE_MAX_ELEMENTS are refused with a BudgetError.
+ */
+export async function heldMatrices(layer: PlannedLayer): Promise<Array<{ data: Float64Array; rows: number; cols: number }>> {
+  const total = elementCountOf(layer);
+  if (total > RANDOMIZE_MAX_ELEMENTS) {
+    throw new BudgetError(
+      `${layer.tensor.name}: randomize shuffles whole matrices in memory; ${total} elements exceed the ${RANDOMIZE_MAX_ELEMENTS}-element limit`,
+    );
+  }
+  const read = async (start: number, count: number): Promise<Float64Array> => {
+    const values = await layer.tensor.read(start, count);
+    checkFinite(layer.tensor.name, values, start);
+    if (layer.float32) for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]!);
+    return values;
+  };
+  if (layer.conv === undefined) {
+    const [out, inp] = layer.tensor.shape as [number, number];
+    const data = await read(0, out * inp);
+    return [{ data, rows: out, cols: inp }];
+  }
+  const conv = layer.conv;
+  const { out, kh, kw } = conv;
+  const inp = conv.in;
+  const values = await read(0, out * inp * kh * kw);
+  const rf = kh * kw;
+  const scale = conv.scale;
+  const scale32 = scale === null ? null : Math.fround(scale);
+  return conv.slices.map((s) => {
+    const data = new Float64Array(out * inp);
+    for (let o = 0; o < out; o++) {
+      for (let i = 0; i < inp; i++) {
+        let w = conv.layout === "first" ? values[(s * inp + i) * out + o]! : values[(o * inp + i) * rf + s]!;
+        if (scale !== null) w = layer.float32 ? Math.fround(w * scale32!) : w * scale;
+        if (out >= inp) data[o * inp + i] = w;
+        else data[i * out + o] = w;
+      }
+    }
+    return out >= inp ? { data, rows: out, cols: inp } : { data, rows: inp, cols: out };
+  });
+}
+
+function elementCountOf(layer: PlannedLayer): number {
+  return layer.tensor.shape.reduce((a, b) => a * b, 1);
 }

@@ -11,9 +11,60 @@ const MATRIX_A = 0x9908b0df;
 const UPPER_MASK = 0x80000000;
 const LOWER_MASK = 0x7fffffff;
 
+/** A generator's full state, to resume it elsewhere (e.g. in another thread). */
+export interface MT19937State {
+  key: Uint32Array;
+  index: number;
+}
+
 export class MT19937 {
   private readonly mt = new Uint32Array(N);
   private index = N;
+
+  /** np.random.seed(array of uint32): init_by_array on top of init_genrand(19650218). */
+  static fromKey(key: readonly number[]): MT19937 {
+    if (key.length === 0) throw new RangeError("MT19937.fromKey: empty key");
+    const rng = new MT19937(19650218);
+    const mt = rng.mt;
+    let i = 1;
+    let j = 0;
+    for (let k = Math.max(N, key.length); k > 0; k--) {
+      const prev = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      mt[i] = ((mt[i]! ^ Math.imul(prev, 1664525)) + (key[j]! >>> 0) + j) >>> 0;
+      i++;
+      j++;
+      if (i >= N) {
+        mt[0] = mt[N - 1]!;
+        i = 1;
+      }
+      if (j >= key.length) j = 0;
+    }
+    for (let k = N - 1; k > 0; k--) {
+      const prev = mt[i - 1]! ^ (mt[i - 1]! >>> 30);
+      mt[i] = ((mt[i]! ^ Math.imul(prev, 1566083941)) - i) >>> 0;
+      i++;
+      if (i >= N) {
+        mt[0] = mt[N - 1]!;
+        i = 1;
+      }
+    }
+    mt[0] = 0x80000000;
+    rng.index = N;
+    return rng;
+  }
+
+  /** Resumes a generator from a state taken with `state()`. */
+  static fromState(state: MT19937State): MT19937 {
+    if (state.key.length !== N || !(state.index >= 0 && state.index <= N)) throw new RangeError("MT19937.fromState: malformed state");
+    const rng = new MT19937(0);
+    rng.mt.set(state.key);
+    rng.index = state.index;
+    return rng;
+  }
+
+  state(): MT19937State {
+    return { key: Uint32Array.from(this.mt), index: this.index };
+  }
 
   /** np.random.seed(seed) for an integer seed in [0, 2³²): init_genrand, not init_by_array. */
   constructor(seed: number) {

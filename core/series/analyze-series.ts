@@ -172,6 +172,7 @@ export function analyzeSeries(inputs: readonly SeriesInput[], options: SeriesOpt
   if (overall.noise.within_noise) notes.push(`all checkpoints: ${overall.noise.explanation}; no conclusion is drawn`);
 
   if (options.group_column !== undefined) {
+    result.settings.group_column = options.group_column;
     const byGroup: Record<string, SetAnalysis> = {};
     const names = [...new Set(labelled.map((c) => c.group ?? ""))];
     for (const name of names) {
@@ -198,13 +199,13 @@ function displayGroup(name: string): string {
 
 /** Checkpoints in ascending order of the metric (smaller is better); ties keep the given order. */
 function rank(checkpoints: readonly SeriesCheckpoint[], metric: SeriesMetric): SeriesResult["ranking"] {
-  const ranked = checkpoints.filter((c) => valueOf(c, metric) !== null);
-  const order = [...ranked].sort((a, b) => valueOf(a, metric)! - valueOf(b, metric)!).map((c) => c.file);
-  const unranked = checkpoints.filter((c) => valueOf(c, metric) === null).map((c) => c.file);
+  const ranked = checkpoints.filter((c) => metricValue(c, metric) !== null);
+  const order = [...ranked].sort((a, b) => metricValue(a, metric)! - metricValue(b, metric)!).map((c) => c.file);
+  const unranked = checkpoints.filter((c) => metricValue(c, metric) === null).map((c) => c.file);
   return { metric, order, best: order[0] ?? null, unranked };
 }
 
-function valueOf(c: SeriesCheckpoint, metric: SeriesMetric): number | null {
+function metricValue(c: SeriesCheckpoint, metric: SeriesMetric): number | null {
   const value = c.summary[metric];
   return value !== null && Number.isFinite(value) ? value : null;
 }
@@ -235,7 +236,7 @@ function analyzeSet(members: readonly SeriesCheckpoint[], target: SeriesTargetOp
   const noise = assessNoise({ targets, test_sizes: members.map((c) => c.test_size ?? null), kind: target.kind });
   const metrics = {} as Record<SeriesMetric, MetricAssociation>;
   for (const metric of SERIES_METRICS) {
-    metrics[metric] = metricAssociation(members.map((c) => ({ metric: valueOf(c, metric), target: c.target! })), target.better, noise);
+    metrics[metric] = metricAssociation(members.map((c) => ({ metric: metricValue(c, metric), target: c.target! })), target.better, noise);
   }
   return { n: members.length, files: members.map((c) => c.file), noise, metrics, best: rank(members, rankingMetric).best };
 }

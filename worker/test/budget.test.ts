@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { planLayers, resolveOptions } from "../../core/analyze.js";
 import { openTensorIndex } from "../../core/formats/open.js";
 import type { PlannedLayer } from "../../core/layers/plan.js";
-import { layerMemoryNeed, overBudgetReason } from "../src/budget.js";
+import { layerMemoryNeed, overBudgetReason } from "../../core/layers/memory-need.js";
 import { spectralKernel } from "../src/kernel.js";
 import type { AnalysisView } from "../src/routes/analyses.js";
 import { postJson, twoLayerModel } from "./helpers.js";

@@ -46,10 +46,10 @@ describe("URL sources", () => {
   it("refuses a redirect into a private network", async () => {
     serveModel();
     const response = await postJson("/v1/analyses", { source: { url: "https://models.example.test/sneaky.safetensors" } });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { code: string; message: string } }).error).toEqual({
-      code: "bad_url",
-      message: "https://10.0.0.5/model.safetensors: loopback, private and internal hosts are not reachable from the API",
-    });
+    // core's httpSource reports the refused hop as an unreadable source.
+    expect(response.status).toBe(502);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("source_unreadable");
+    expect(error.message).toContain("https://10.0.0.5/model.safetensors: loopback, private and internal hosts are not reachable from the API");
   });
 });

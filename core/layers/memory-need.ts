@@ -1,13 +1,13 @@
 /**
- * Memory budget of one unit of work. An isolate has 128 MB, WebAssembly memory included, and
- * local workerd does not enforce it; so before a layer starts, its need is computed (the kernel's
- * own statement plus the host buffers the layer streaming holds) and compared with the budget. A
- * layer over budget is skipped with that reason, never attempted.
+ * What one planned layer needs in memory: the kernel's own statement (WebAssembly memory) plus the
+ * host buffers the layer streaming holds at its peak. Front ends compare it with their budget
+ * before the layer starts (a Worker isolate has 128 MB, WebAssembly included, and local workerd
+ * does not enforce it); a layer over budget is skipped with that reason, never attempted.
  */
-import type { PlannedLayer } from "../../core/layers/plan.js";
-import { BLOCK_ELEMENTS, CONV2D_MAX_ELEMENTS, WHOLE_READ_ELEMENTS } from "../../core/layers/stream.js";
-import type { SpectralKernel } from "../../core/spectral/kernel.js";
-import { elementCount } from "../../core/formats/tensor.js";
+import type { PlannedLayer } from "./plan.js";
+import { BLOCK_ELEMENTS, CONV2D_MAX_ELEMENTS, WHOLE_READ_ELEMENTS } from "./stream.js";
+import type { SpectralKernel } from "../spectral/kernel.js";
+import { elementCount } from "../formats/tensor.js";
 
 const FLOAT64_BYTES = 8;
 const MIB = 1024 * 1024;
@@ -66,6 +66,6 @@ export function overBudgetReason(need: MemoryNeed, budgetBytes: number): string 
   if (need.totalBytes <= budgetBytes) return undefined;
   return (
     `needs ${mib(need.totalBytes)} MiB of memory (kernel ${mib(need.kernelBytes)} MiB, buffers ${mib(need.hostBytes)} MiB), ` +
-    `above the Worker's budget of ${mib(budgetBytes)} MiB; the layer is not analyzed`
+    `above the memory budget of ${mib(budgetBytes)} MiB; the layer is not analyzed`
   );
 }
