@@ -8,7 +8,9 @@ import { AlphawatchError, describeError } from "../core/errors.js";
 import { VERSION } from "../core/version.js";
 import { registerAnalyze } from "./commands/analyze.js";
 import { registerCompare } from "./commands/compare.js";
+import { registerDescribe } from "./commands/describe.js";
 import { registerSeries } from "./commands/series.js";
+import { registerUpload } from "./commands/upload.js";
 import { closeAllFileSources } from "./file-source.js";
 
 export interface Io {
@@ -40,7 +42,9 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError("(run alphawatch --help for usage)");
   registerAnalyze(program, io);
   registerCompare(program, io);
+  registerDescribe(program, io);
   registerSeries(program, io);
+  registerUpload(program, io);
   return program;
 }
 

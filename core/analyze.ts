@@ -6,12 +6,13 @@ import type { ByteSource } from "./formats/byte-source.js";
 import type { TensorIndex } from "./formats/tensor.js";
 import { openTensorIndex } from "./formats/open.js";
 import { Sha256 } from "./formats/sha256.js";
-import { AlphawatchError, SourceError, UsageError, describeError } from "./errors.js";
+import { AlphawatchError, BudgetError, SourceError, UsageError, describeError } from "./errors.js";
 import { planLayers, type LayerPlan, type PlannedLayer } from "./layers/plan.js";
-import { heldMatrices, layerEigenvalues, NonFiniteWeightsError, type StreamTimings } from "./layers/stream.js";
+import { heldMatrices, layerEigenvalues, NonFiniteWeightsError, RANDOMIZE_MAX_ELEMENTS, type StreamTimings } from "./layers/stream.js";
 import { numComponents } from "./layers/plan.js";
 import { MT19937 } from "./metrics/mt19937.js";
 import { layerGenerator, randomizedSpectra, type RandomizedSpectra } from "./metrics/randomize.js";
+import { layerVectorMetrics, type LayerVectorMetrics } from "./metrics/vectors.js";
 import { layerRecord } from "./metrics/record.js";
 import { summarize } from "./metrics/summary.js";
 import type { SpectralKernel } from "./spectral/kernel.js";
@@ -269,8 +270,32 @@ export async function analyzeLayer(
       return { kind: "skipped", skipped: { name: layer.tensor.name, reason: layerSkipReason(error, kernel, layer) }, timings };
     }
   }
-  const record = layerRecord(layer, evals, options, hooks.keepEvals ?? false, randomized === undefined ? {} : { randomized });
+  let vectors: LayerVectorMetrics | undefined;
+  if (options.vectors) {
+    try {
+      vectors = await eigenvectorMetrics(kernel, layer, hooks.now ?? (() => 0), timings);
+    } catch (error) {
+      return { kind: "skipped", skipped: { name: layer.tensor.name, reason: layerSkipReason(error, kernel, layer) }, timings };
+    }
+  }
+  const extras = { ...(randomized === undefined ? {} : { randomized }), ...(vectors === undefined ? {} : { vectors }) };
+  const record = layerRecord(layer, evals, options, hooks.keepEvals ?? false, extras);
   return { kind: "record", record, timings };
+}
+
+/** vectors (spec §9): the layer's matrices whole in memory, then the kernel's eigenvector path. */
+async function eigenvectorMetrics(kernel: SpectralKernel, layer: PlannedLayer, now: () => number, timings: StreamTimings): Promise<LayerVectorMetrics> {
+  const elements = layer.tensor.shape.reduce((a, b) => a * b, 1);
+  if (elements > RANDOMIZE_MAX_ELEMENTS) {
+    throw new BudgetError(`${layer.tensor.name}: vectors holds whole matrices in memory; ${elements} elements exceed the ${RANDOMIZE_MAX_ELEMENTS}-element limit`);
+  }
+  const t0 = now();
+  const matrices = await heldMatrices(layer);
+  const t1 = now();
+  const metrics = layerVectorMetrics(kernel, matrices);
+  timings.read_ms += t1 - t0;
+  timings.eigen_ms += now() - t1;
+  return metrics;
 }
 
 export interface AnalyzeDeps {

@@ -67,6 +67,8 @@ export interface AnalyzeOptions {
   fit_diagnostics: boolean;
   /** Fits on fewer eigenvalues are marked few_evals and left out of the summary's reliable means. Default 50. */
   min_reliable_evals: number;
+  /** Eigenvector localization columns {bulk,tail}_{mean,var}_{vec_entropy,loc_ratio,part_ratio} (spec §9; needs the kernel's eigenvector path). */
+  vectors: boolean;
 }
 
 export const DEFAULT_OPTIONS: Readonly<AnalyzeOptions> = Object.freeze({
@@ -97,6 +99,7 @@ export const DEFAULT_OPTIONS: Readonly<AnalyzeOptions> = Object.freeze({
   xmin_max: null,
   fit_diagnostics: false,
   min_reliable_evals: 50,
+  vectors: false,
 });
 
 export type LayerType = "dense" | "conv2d" | "conv1d" | "embedding";
@@ -194,6 +197,23 @@ export interface LayerRecord {
   few_evals?: boolean;
   /** With fit_diagnostics: every xmin candidate tried, its KS distance and alpha, and the chosen xmin. */
   fit_diagnostics?: FitDiagnostics;
+  /**
+   * vectors: mean and population variance of each eigenvector metric over the bulk (all but the
+   * top num_pl_spikes eigenvectors of the pooled ESD) and the tail (those num_pl_spikes); null for
+   * an empty group (a failed fit puts every vector in the tail, as weightwatcher does).
+   */
+  bulk_mean_vec_entropy?: number | null;
+  bulk_var_vec_entropy?: number | null;
+  bulk_mean_loc_ratio?: number | null;
+  bulk_var_loc_ratio?: number | null;
+  bulk_mean_part_ratio?: number | null;
+  bulk_var_part_ratio?: number | null;
+  tail_mean_vec_entropy?: number | null;
+  tail_var_vec_entropy?: number | null;
+  tail_mean_loc_ratio?: number | null;
+  tail_var_loc_ratio?: number | null;
+  tail_mean_part_ratio?: number | null;
+  tail_var_part_ratio?: number | null;
 }
 
 export interface FitDiagnostics {

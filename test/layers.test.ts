@@ -44,9 +44,9 @@ describe("planLayers: order, ids and types (§2.2, §2.3)", () => {
   it("default mode: file order, ids from 1 over every *.weight key, embeddings typed by name", () => {
     const plan = planLayers(model, options());
     expect(summary(plan.layers)).toEqual([
-      [1, "z_head", "dense"], [2, "a_fc", "dense"], [4, "c_conv", "conv2d"], [6, "tok_embeddings", "embedding"],
+      [1, "z_head", "dense"], [2, "a_fc", "dense"], [4, "c_conv", "conv2d"], [5, "e_conv1d", "conv1d"], [6, "tok_embeddings", "embedding"],
     ]);
-    expect(plan.layers[3]!.type_rule).toBe("name");
+    expect(plan.layers[4]!.type_rule).toBe("name");
   });
 
   it("ww mode: sorted names, ids from 1 counting skipped *.weight keys, 2-D embeddings are dense", () => {
@@ -67,7 +67,6 @@ describe("planLayers: order, ids and types (§2.2, §2.3)", () => {
       { name: "a_fc.bias", reason: "bias of layer a_fc: biases are not analyzed" },
       { name: "running_stat", reason: "not a layer weight: only *.weight tensors are layers" },
       { name: "m_norm.weight", reason: "1-D tensor (a norm or bias vector) is not a matrix" },
-      { name: "e_conv1d.weight", reason: "3-D tensor [16,8,5]: conv1d is not analyzed" },
       { name: "q.weight", reason: "dtype F8_E4M3 is not supported for analysis" },
     ]);
     const accounted = new Set([...plan.layers.map((l) => l.tensor.name), ...plan.skipped.map((s) => s.name)]);

@@ -214,10 +214,11 @@ describe("summarize (§3.9)", () => {
 
   it("default: alpha-derived means over successful fits only", () => {
     const summary = summarize([row(3, "success", 2), row(5, "success", 4), row(null, "failed", null)], { compat: "default" });
-    expect(summary).toEqual({ num_layers: 3, num_failed_fits: 1, alpha: 4, alpha_weighted: 4, log_alpha_norm: 3, log_norm: 1, log_spectral_norm: 2, stable_rank: 3 });
+    // The records carry no few_evals mark, so no layer counts as reliable (reliable means absent).
+    expect(summary).toEqual({ num_layers: 3, num_failed_fits: 1, alpha: 4, alpha_weighted: 4, log_alpha_norm: 3, log_norm: 1, log_spectral_norm: 2, stable_rank: 3, num_reliable_layers: 0, min_reliable_evals: 50 });
   });
 
   it("an empty table has no means", () => {
-    expect(summarize([], { compat: "ww" })).toEqual({ num_layers: 0, num_failed_fits: 0 });
+    expect(summarize([], { compat: "ww" })).toEqual({ num_layers: 0, num_failed_fits: 0, num_reliable_layers: 0, min_reliable_evals: 50 });
   });
 });

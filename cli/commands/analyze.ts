@@ -8,6 +8,7 @@ import { formatReportCsv } from "../output/csv.js";
 import { renderReportMarkdown } from "../../core/render/markdown.js";
 import { renderReportHtml } from "../../core/render/html.js";
 import { availableParallelism } from "node:os";
+import { addApiOptions, analyzeThroughApi, type ApiFlags } from "./api-options.js";
 
 export function parseInteger(name: string) {
   return (value: string): number => {
@@ -45,6 +46,21 @@ export function addAnalysisOptions(command: Command): Command {
     .option("--layers <list>", "select layers by name, id or type (comma-separated; -name excludes)", collectLayers)
     .option("--no-pool", "report each conv2d kernel slice separately")
     .option("--no-conv2d-norm", "do not scale conv2d slices by sqrt(1/2) as weightwatcher does")
+    .option("--randomize", "shuffle each matrix's entries: randomized ESD, MP fit of it, correlation traps (rand_num_spikes > 0)")
+    .option("--seed <n>", "seed of the randomize generator (numpy's MT19937; default 0)", parseInteger("--seed"))
+    .option("--mp-fit", "fit the Marchenko-Pastur law to each ESD (num_spikes, sigma_mp, mp_softrank, bulk edges)")
+    .addOption(new Option("--fix-fingers <method>", "remove spurious top eigenvalues before the power-law fit").choices(["clip_xmax", "xmin_peak"]))
+    .option("--max-fingers <n>", "clip_xmax: remove at most n top eigenvalues (default 10)", parseInteger("--max-fingers"))
+    .addOption(new Option("--fit <family>", "fitted family: power law, truncated power law, or TPL with xmin near the ESD peak").choices(["PL", "TPL", "E_TPL"]))
+    .addOption(new Option("--pl-package <fitter>", "power-law fitter: weightwatcher's own, or the powerlaw package's conventions").choices(["ww", "powerlaw"]))
+    .option("--xmin-max <x>", "xmin_peak: largest eigenvalue the xmin search may choose", parseNonNegativeNumber("--xmin-max"))
+    .option("--detX", "size and lower end of the tail whose rescaled eigenvalue product stays >= 1 (detX_num, detX_val)")
+    .option("--inverse", "analyze the eigenvalues 1/λ (zero eigenvalues left out)")
+    .option("--glorot-fix", "scale each matrix by sqrt((N+M)·rf/2), undoing the Glorot initialization scale")
+    .addOption(new Option("--channels <layout>", "conv2d layout: last = (out, in, kh, kw), first = (kh, kw, in, out)").choices(["first", "last"]))
+    .option("--start-ids <n>", "first layer id (weightwatcher's start_ids; 0 means 1)", parseInteger("--start-ids"))
+    .option("--vectors", "eigenvector localization metrics")
+    .option("--fit-diagnostics", "list every xmin candidate with its KS distance")
     .addOption(new Option("--compat <mode>", "reproduce weightwatcher 0.7.5.5 exactly (ww: its dict route; ww-file: its file route)").choices(["default", "ww", "ww-file"]))
     .option("--jobs <n>", "analyze layers in parallel on n threads (default: number of cores)", parseInteger("--jobs"));
 }
@@ -60,6 +76,21 @@ export interface AnalysisFlags {
   conv2dNorm: boolean;
   compat?: CompatMode;
   jobs?: number;
+  randomize?: boolean;
+  seed?: number;
+  mpFit?: boolean;
+  fixFingers?: "clip_xmax" | "xmin_peak";
+  maxFingers?: number;
+  fit?: AnalyzeOptions["fit"];
+  plPackage?: AnalyzeOptions["pl_package"];
+  xminMax?: number;
+  detX?: boolean;
+  inverse?: boolean;
+  glorotFix?: boolean;
+  channels?: "first" | "last";
+  startIds?: number;
+  vectors?: boolean;
+  fitDiagnostics?: boolean;
 }
 
 export function analysisOptions(flags: AnalysisFlags): Partial<AnalyzeOptions> {
@@ -71,6 +102,22 @@ export function analysisOptions(flags: AnalysisFlags): Partial<AnalyzeOptions> {
   if (flags.xmax !== undefined) options.xmax = flags.xmax;
   if (flags.layers !== undefined) options.layers = flags.layers;
   if (flags.compat !== undefined) options.compat = flags.compat;
+  if (flags.randomize === true) options.randomize = true;
+  if (flags.seed !== undefined) options.seed = flags.seed;
+  if (flags.mpFit === true) options.mp_fit = true;
+  if (flags.fixFingers !== undefined) options.fix_fingers = flags.fixFingers;
+  if (flags.maxFingers !== undefined) options.max_fingers = flags.maxFingers;
+  if (flags.fit !== undefined) options.fit = flags.fit;
+  if (flags.plPackage !== undefined) options.pl_package = flags.plPackage;
+  if (flags.xminMax !== undefined) options.xmin_max = flags.xminMax;
+  if (flags.detX === true) options.detX = true;
+  if (flags.inverse === true) options.inverse = true;
+  if (flags.glorotFix === true) options.glorot_fix = true;
+  if (flags.channels !== undefined) options.channels = flags.channels;
+  if (flags.startIds !== undefined) options.start_ids = flags.startIds;
+  if (flags.fitDiagnostics === true) options.fit_diagnostics = true;
+  // vectors is validated (and, until implemented, refused by name) in core's resolveOptions.
+  if (flags.vectors === true) (options as Record<string, unknown>).vectors = true;
   return options;
 }
 
@@ -87,7 +134,8 @@ export function registerAnalyze(program: Command, io: Io): void {
     .argument("<file>", "checkpoint: safetensors, PyTorch, ONNX, GGUF, TF.js, Keras HDF5, NumPy, or a directory/URL of one")
     .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "markdown", "html"]).default("table"))
     .option("--evals", "include each layer's eigenvalues in the JSON report");
-  addAnalysisOptions(command).action(async (file: string, flags: AnalysisFlags & { format: OutputFormat; evals?: boolean }) => {
+  addApiOptions(addAnalysisOptions(command), false).action(async (file: string, flags: AnalysisFlags & ApiFlags & { format: OutputFormat; evals?: boolean }) => {
+    if (flags.api !== undefined) return io.stdout(await analyzeThroughApi(file, analysisOptions(flags), { ...flags, api: flags.api }, io, formatReport));
     const report = await analyzePath(file, analysisOptions(flags), {
       io,
       jobs: jobCount(flags),

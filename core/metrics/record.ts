@@ -9,13 +9,15 @@ import { poolSpectrum } from "./spectrum.js";
 import { fitWithoutFingers } from "./fingers.js";
 import { applyGlorot, glorotFactor, invertSpectrum, optionColumns } from "./option-columns.js";
 import type { RandomizedSpectra } from "./randomize.js";
+import { vectorColumns, type LayerVectorMetrics } from "./vectors.js";
 
 /** The options of weightwatcher's analysis that add columns or transform the ESD (option-columns.ts). */
 export type OptionChoice = Pick<AnalyzeOptions, "randomize" | "mp_fit" | "detX" | "inverse" | "glorot_fix" | "max_fingers" | "finger_thresh">;
 
-/** What a row needs besides its own eigenvalues: the randomized ESDs when randomize is on. */
+/** What a row needs besides its own eigenvalues: the randomized ESDs when randomize is on, the eigenvector metrics when vectors is. */
 export interface RecordExtras {
   randomized?: RandomizedSpectra;
+  vectors?: LayerVectorMetrics;
 }
 
 /** What a row needs to know about its layer besides the eigenvalues. */
@@ -166,6 +168,10 @@ export function layerRecord(
     { esd: spectrum.esd, N: facts.N, M: facts.M, keepEvals, ...(extras.randomized === undefined ? {} : { randomized: glorot === 1 ? extras.randomized : scaleSpectra(extras.randomized, glorot) }) },
     { compat: options.compat, mp_fit: options.mp_fit === true, randomize, detX: options.detX === true },
   ));
+  // vectors: the tail is the top num_pl_spikes eigenvectors; a failed fit puts all in the tail (§9).
+  if (extras.vectors !== undefined) {
+    Object.assign(record, vectorColumns(extras.vectors, outcome.status === "success" && fit !== null ? fit.num_pl_spikes : null));
+  }
   if (facts.slice_id !== undefined) record.slice_id = facts.slice_id;
   if (outcome.status === "failed") record.fit_failure = outcome.reason;
   if (keepEvals) record.evals = Array.from(spectrum.esd);

@@ -22,7 +22,7 @@ export function renderSeriesLayersSvg(title: string, checkpoints: readonly Serie
   const slot = (PLOT.right - PLOT.left) / n;
   const xAt = (i: number) => PLOT.left + slot * (i + 0.5);
 
-  const parts = [openSvg("series-layers", title, `alpha ± sigma per layer across ${n} checkpoints · dashed: fewer than ${minFitEvals} eigenvalues`)];
+  const parts = [openSvg("series-layers", title, `alpha ± sigma per layer across ${n} checkpoints · hollow, dashed: fewer than ${minFitEvals} eigenvalues`)];
   for (const tick of y.ticks) {
     const yy = px(y.at(tick.value));
     parts.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${yy}" y2="${yy}" stroke="#e5e5e5"/>`);
@@ -47,7 +47,8 @@ export function renderSeriesLayersSvg(title: string, checkpoints: readonly Serie
     const offset = (k - (names.length - 1) / 2) * spread;
     const path: string[] = [];
     const marks: string[] = [];
-    let unreliable = false;
+    // Dashed when no checkpoint has enough eigenvalues in this layer; single points are hollow either way.
+    let unreliable = true;
     let penDown = false;
     checkpoints.forEach((c, i) => {
       const layer = c.layers.find((l) => l.name === name);
@@ -55,7 +56,7 @@ export function renderSeriesLayersSvg(title: string, checkpoints: readonly Serie
         penDown = false; // a checkpoint without this layer's fit breaks the line
         return;
       }
-      if (layer.num_evals < minFitEvals) unreliable = true;
+      if (layer.num_evals >= minFitEvals) unreliable = false;
       const cx = xAt(i) + offset;
       const cy = y.at(layer.alpha);
       path.push(`${penDown ? "L" : "M"}${px(cx)} ${px(cy)}`);

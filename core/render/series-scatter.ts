@@ -37,8 +37,14 @@ export function renderSeriesScatterSvg(result: SeriesResult, metric: SeriesMetri
   const pooled = result.metrics[metric];
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
-  const xAxis = linearAxis(Math.min(...xs), Math.max(...xs), PLOT.left, PLOT.right);
-  const yAxis = linearAxis(Math.min(...ys), Math.max(...ys), PLOT.bottom, PLOT.top);
+  // A margin keeps points (and their labels) off the frame when an extreme falls on a round tick.
+  const padded = (values: number[]): [number, number] => {
+    const [lo, hi] = [Math.min(...values), Math.max(...values)];
+    const pad = (hi - lo) * 0.04;
+    return [lo - pad, hi + pad];
+  };
+  const xAxis = linearAxis(...padded(xs), PLOT.left, PLOT.right);
+  const yAxis = linearAxis(...padded(ys), PLOT.bottom, PLOT.top);
   const parts = [openSvg("series-scatter", title, subtitle(pooled, result)), drawAxes(xAxis, yAxis, metric, target.column)];
 
   // Each line spans the metric range of the points it was fitted to.

@@ -3,7 +3,7 @@
  * Host-neutral: the front end compiles or imports the module and hands it in.
  */
 import { UnsupportedError } from "../errors.js";
-import type { GramAccumulator, SpectralKernel } from "./kernel.js";
+import type { Eigh, GramAccumulator, SpectralKernel } from "./kernel.js";
 
 /** The module's exports (see core/spectral/assembly/index.ts). */
 interface KernelExports {
@@ -14,6 +14,9 @@ interface KernelExports {
   staging(rows: number): number;
   accumulate(rows: number): void;
   eigvalsh(): number;
+  bytesNeededVectors(m: number, blockRows: number): number;
+  eigh(): number;
+  eigenvectors(): number;
 }
 
 const EIGVALSH_NONFINITE = 0;
@@ -66,18 +69,28 @@ export async function instantiateSpectralKernel(module: WebAssembly.Module): Pro
       eigvalsh(): Float64Array {
         live();
         try {
-          const address = wasm.eigvalsh();
-          if (address === EIGVALSH_NONFINITE) {
-            throw new UnsupportedError(
-              `eigenvalues of a ${m}-column matrix: the matrix has NaN or infinite entries`,
-            );
-          }
-          if (address === EIGVALSH_NO_MEMORY) throw outOfMemory(m);
-          if (address === EIGVALSH_NO_CONVERGENCE) {
-            throw new Error(`spectral kernel: tridiagonal QL did not converge (${m} columns)`);
-          }
+          const address = checkedResult(wasm.eigvalsh(), m);
           const values = new Float64Array(wasm.memory.buffer, address, m).slice();
           return values.sort();
+        } finally {
+          active = undefined;
+        }
+      },
+      eigh(): Eigh {
+        live();
+        try {
+          const address = checkedResult(wasm.eigh(), m);
+          const unsorted = new Float64Array(wasm.memory.buffer, address, m);
+          const rows = new Float64Array(wasm.memory.buffer, wasm.eigenvectors(), m * m);
+          // ascending, ties kept in the kernel's order (a stable sort of positions)
+          const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => unsorted[a]! - unsorted[b]! || a - b);
+          const values = new Float64Array(m);
+          const vectors = new Float64Array(m * m);
+          order.forEach((from, to) => {
+            values[to] = unsorted[from]!;
+            vectors.set(rows.subarray(from * m, (from + 1) * m), to * m);
+          });
+          return { values, vectors };
         } finally {
           active = undefined;
         }
@@ -88,8 +101,21 @@ export async function instantiateSpectralKernel(module: WebAssembly.Module): Pro
     };
   }
 
+  /** The address a reduction returned, or the error its status code means. */
+  function checkedResult(address: number, m: number): number {
+    if (address === EIGVALSH_NONFINITE) {
+      throw new UnsupportedError(`eigenvalues of a ${m}-column matrix: the matrix has NaN or infinite entries`);
+    }
+    if (address === EIGVALSH_NO_MEMORY) throw outOfMemory(m);
+    if (address === EIGVALSH_NO_CONVERGENCE) {
+      throw new Error(`spectral kernel: tridiagonal QL did not converge (${m} columns)`);
+    }
+    return address;
+  }
+
   return {
-    bytesNeeded: (m: number, blockRows: number): number => wasm.bytesNeeded(m, blockRows),
+    bytesNeeded: (m: number, blockRows: number, withVectors = false): number =>
+      withVectors ? wasm.bytesNeededVectors(m, blockRows) : wasm.bytesNeeded(m, blockRows),
     gram,
     memoryBytes: (): number => wasm.memory.buffer.byteLength,
   };
@@ -132,4 +158,42 @@ export function eigvalshOfMatrix(kernel: SpectralKernel, w: Float64Array, rows: 
     throw error;
   }
   return accumulator.eigvalsh();
+}
+
+/**
+ * Eigenpairs of the Gram of a dense row-major `rows` x `cols` matrix on the side `gram` names:
+ * "columns" is WᵀW (cols x cols: right singular vectors), "rows" is W Wᵀ (rows x rows: left
+ * singular vectors). Needs a kernel with an eigenvector path (GramAccumulator.eigh).
+ */
+export function eighOfMatrix(kernel: SpectralKernel, w: Float64Array, rows: number, cols: number, gram: "rows" | "columns"): Eigh {
+  if (w.length !== rows * cols) {
+    throw new RangeError(`eighOfMatrix: ${w.length} values for a ${rows} x ${cols} matrix`);
+  }
+  const m = gram === "columns" ? cols : rows;
+  const accumulator = kernel.gram(m);
+  if (accumulator.eigh === undefined) {
+    accumulator.dispose();
+    throw new UnsupportedError(`eigenvectors of a ${m}-column Gram: this spectral kernel has no eigenvector path`);
+  }
+  try {
+    if (gram === "columns") {
+      accumulator.addRows(w);
+    } else {
+      // the rows of Wᵀ (columns of W), in blocks
+      const blockRows = 256;
+      const block = new Float64Array(blockRows * m);
+      for (let first = 0; first < cols; first += blockRows) {
+        const count = Math.min(blockRows, cols - first);
+        for (let r = 0; r < count; r++) {
+          const column = first + r;
+          for (let i = 0; i < m; i++) block[r * m + i] = w[i * cols + column]!;
+        }
+        accumulator.addRows(block.subarray(0, count * m));
+      }
+    }
+  } catch (error) {
+    accumulator.dispose();
+    throw error;
+  }
+  return accumulator.eigh();
 }

@@ -50,7 +50,7 @@ describe("memory budget", () => {
     expect(wide.kernelBytes).toBeGreaterThan((5120 * 5121 / 2) * 8);
     expect(wide.totalBytes).toBeGreaterThan(96 * MIB);
     const reason = overBudgetReason(wide, 96 * MIB);
-    expect(reason).toMatch(/^needs \d+\.\d MiB of memory \(kernel \d+\.\d MiB, buffers \d+\.\d MiB\), above the Worker's budget of 96\.0 MiB; the layer is not analyzed$/);
+    expect(reason).toMatch(/^needs \d+\.\d MiB of memory \(kernel \d+\.\d MiB, buffers \d+\.\d MiB\), above the memory budget of 96\.0 MiB; the layer is not analyzed$/);
     const narrow = layerMemoryNeed(kernel, await plannedDense(8192, 4096));
     expect(narrow.totalBytes).toBeLessThan(96 * MIB);
     expect(overBudgetReason(narrow, 96 * MIB)).toBeUndefined();
@@ -63,7 +63,7 @@ describe("memory budget", () => {
     const view = (await response.json()) as AnalysisView;
     const report = view.report!;
     expect(report.layers).toEqual([]);
-    const budgetSkips = report.skipped.filter((s) => s.reason.includes("above the Worker's budget of 0.1 MiB"));
+    const budgetSkips = report.skipped.filter((s) => s.reason.includes("above the memory budget of 0.1 MiB"));
     expect(budgetSkips.map((s) => s.name)).toEqual(["fc1.weight", "fc2.weight"]);
     expect(report.timings.eigen_ms).toBe(0);
   });

@@ -45,7 +45,13 @@
  *     Pal-Walker-Kahan form (works on the squares of the off-diagonal, no square root per
  *     rotation), deflating when e_i^2 <= eps^2 |d_i d_{i+1}| or e_i is below 1e-22 (absolute,
  *     after scaling: far below the eps * ||X|| accuracy of the reduction).
+ *   Eigenvectors (eigh(), only for the options that need them): the same reduction, then
+ *     vectors.ts forms Qᵀ and runs QL with the rotations applied to it; m² more doubles after the
+ *     region. The reduction stores each reflector's tau in its column's diagonal slot (free once
+ *     the column is finished), so the eigenvalue path pays one store per column for it.
  */
+
+import { reflectorProductTransposed, tridiagonalEigenpairs } from "./vectors";
 
 /** Rows of W packed per rank-r update; bigger blocks only cost memory (the update is tiled by 4). */
 const GRAM_BLOCK_ROWS: i32 = 256;
@@ -107,6 +113,16 @@ function effectiveRows(blockRows: i32): i32 {
 export function bytesNeeded(n: i32, blockRows: i32): f64 {
   const rows = <f64>effectiveRows(blockRows);
   const end = <f64>heapStart() + packedBytes(<f64>n) + regionBytes(<f64>n, rows);
+  return Math.ceil(end / PAGE) * PAGE;
+}
+
+/**
+ * bytesNeeded plus the eigenvector path's n x n doubles (eigenvectors as rows), placed after the
+ * region (see eigh()).
+ */
+export function bytesNeededVectors(n: i32, blockRows: i32): f64 {
+  const rows = <f64>effectiveRows(blockRows);
+  const end = <f64>heapStart() + packedBytes(<f64>n) + regionBytes(<f64>n, rows) + align64(<f64>n * <f64>n * 8);
   return Math.ceil(end / PAGE) * PAGE;
 }
 
@@ -472,6 +488,9 @@ function panel(p: i32, nb: i32): void {
       scale(1.0 / (alpha - beta), x + 8, len - 2);
       store<f64>(pE + (<usize>c << 3), beta);
     }
+    // The diagonal slot of a finished column is never read again: it keeps tau for the
+    // eigenvector path, which rebuilds Q from the reflectors (vectors.ts).
+    store<f64>(colC, tau);
     store<f64>(x, 1.0);
     // w = tau (A v - V (Wᵀ v) - W (Vᵀ v)) - (tau/2)(wᵀ v) v, rows c+1..
     const s = c + 1;
@@ -614,7 +633,11 @@ export function eigvalsh(): usize {
   let maxAbs: f64 = 0;
   for (let i: usize = 0; i < count; i++) {
     const a = Math.abs(load<f64>(pX + (i << 3)));
-    if (!(a <= maxAbs)) maxAbs = a; // a NaN lands here too
+    if (!(a <= maxAbs)) {
+      // a NaN lands here too, and must not be overwritten by a later finite maximum
+      if (isNaN(a)) return 0;
+      maxAbs = a;
+    }
   }
   if (!isFinite(maxAbs)) return 0;
   if (maxAbs == 0) {
@@ -633,6 +656,62 @@ export function eigvalsh(): usize {
   if (!tridiagonalEigenvalues()) return 2;
   scale(up, pD, m);
   return pD;
+}
+
+/** Address of the eigenvectors eigh() computed (row i belongs to eigenvalue i), valid until begin(). */
+let pVectors: usize = 0;
+
+/**
+ * Eigenvalues (unsorted, m doubles at the returned address) and eigenvectors (m x m row-major at
+ * eigenvectors(), row i a unit eigenvector of eigenvalue i) of the accumulated X. Same reduction
+ * as eigvalsh(), then vectors.ts. Returns 0 if X has a NaN or infinite entry, 1 if memory could
+ * not grow, 2 if QL failed.
+ */
+export function eigh(): usize {
+  const region = Math.max(gramRegionBytes(<f64>m, <f64>stagingRows), reductionRegionBytes(<f64>m));
+  const vectorsAt = pRegion + <usize>align64(region);
+  if (!ensureMemory(<f64>vectorsAt + <f64>m * <f64>m * 8)) return 1;
+  pVectors = vectorsAt;
+  pW = pRegion;
+  pUp = pW + <usize>align64(<f64>m * <f64>NB * 8);
+  pZp = pUp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
+  pD = pZp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
+  pE = pD + <usize>align64(<f64>m * 8);
+  const count = colStart(m, m);
+  let maxAbs: f64 = 0;
+  for (let i: usize = 0; i < count; i++) {
+    const a = Math.abs(load<f64>(pX + (i << 3)));
+    if (!(a <= maxAbs)) {
+      // a NaN lands here too, and must not be overwritten by a later finite maximum
+      if (isNaN(a)) return 0;
+      maxAbs = a;
+    }
+  }
+  if (!isFinite(maxAbs)) return 0;
+  if (maxAbs == 0) {
+    // X = 0: every vector is an eigenvector; the identity is the answer LAPACK gives
+    memory.fill(pD, 0, <usize>m << 3);
+    memory.fill(pVectors, 0, (<usize>m * <usize>m) << 3);
+    for (let i = 0; i < m; i++) store<f64>(pVectors + ((<usize>i * <usize>m + <usize>i) << 3), 1.0);
+    return pD;
+  }
+  const exponent = <i32>Math.max(-1000, Math.min(1000, Math.floor(Math.log2(maxAbs)) + 1));
+  const down = pow2(-exponent);
+  const up = pow2(exponent);
+  for (let i: usize = 0; i < count; i++) {
+    const a = pX + (i << 3);
+    store<f64>(a, load<f64>(a) * down);
+  }
+  tridiagonalize();
+  reflectorProductTransposed(pX, m, pVectors);
+  if (!tridiagonalEigenpairs(pD, pE, pVectors, m)) return 2;
+  scale(up, pD, m);
+  return pD;
+}
+
+/** Where eigh() left the eigenvectors. */
+export function eigenvectors(): usize {
+  return pVectors;
 }
 
 function pow2(k: i32): f64 {

@@ -1,6 +1,9 @@
-/** POST /v1/comparisons: two analyses (by id, or by source, analyzed first) -> core comparison and verdict. */
+/**
+ * POST /v1/comparisons: two analyses (by id, or by source, analyzed first) -> core comparison and
+ * verdict, under the default policy or the one in the body.
+ */
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { compareReports } from "../../../core/compare/index.js";
+import { compareReports, POLICY_SCHEMA, resolvePolicy, type PolicyOverrides } from "../../../core/compare/index.js";
 import type { Report } from "../../../core/report.js";
 import { startAnalysis } from "../analysis/start.js";
 import type { Env } from "../env.js";
@@ -10,6 +13,13 @@ import { getAnalysis, readReport } from "../storage/analyses.js";
 
 const SideSchema = z.union([z.object({ analysis_id: z.string().uuid() }).strict(), SourceSchema]).openapi("ComparisonSide");
 
+// The policy file's JSON Schema (the CLI's, validated there with ajv) turned into a zod schema:
+// ajv compiles validators into functions at run time, which workerd refuses; zod interprets.
+const PolicySchema = (z.fromJSONSchema(POLICY_SCHEMA as unknown as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<PolicyOverrides>).openapi(
+  "Policy",
+  { description: "Overrides of the default regression policy (docs/policy.md); every field optional, nothing unknown." },
+);
+
 const compareRoute = createRoute({
   method: "post",
   path: "/v1/comparisons",
@@ -18,7 +28,7 @@ const compareRoute = createRoute({
   request: {
     body: {
       required: true,
-      content: { "application/json": { schema: z.object({ base: SideSchema, head: SideSchema }).strict().openapi("ComparisonRequest") } },
+      content: { "application/json": { schema: z.object({ base: SideSchema, head: SideSchema, policy: PolicySchema.optional() }).strict().openapi("ComparisonRequest") } },
     },
   },
   responses: {
@@ -48,8 +58,10 @@ async function reportOf(env: Env, side: Side, label: string): Promise<Report> {
 
 export function comparisonRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
   app.openapi(compareRoute, async (c) => {
-    const { base, head } = c.req.valid("json");
-    const comparison = compareReports(await reportOf(c.env, base, "base"), await reportOf(c.env, head, "head"));
+    const { base, head, policy } = c.req.valid("json");
+    // Checked before any analysis starts: a policy that makes no sense is a 400, not wasted work.
+    const resolved = resolvePolicy(policy ?? {});
+    const comparison = compareReports(await reportOf(c.env, base, "base"), await reportOf(c.env, head, "head"), resolved);
     return c.json(comparison as unknown, 200);
   });
 }
