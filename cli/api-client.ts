@@ -22,6 +22,12 @@ export interface AnalysisView {
   report?: Report;
 }
 
+/** A named model's version, as the registry (history, badge, scans) knows it. */
+export interface RegistryVersion {
+  model: string;
+  version: string;
+}
+
 export interface StoredObject {
   key: string;
   size: number;
@@ -135,11 +141,14 @@ export class ApiClient {
     return { status: response.status, body: (await response.json()) as T };
   }
 
-  /** Starts the analysis of an R2 object: 200 with the report, or 202 for a fanned-out one. */
-  async startAnalysis(key: string, options: Partial<AnalyzeOptions>): Promise<AnalysisView> {
+  /**
+   * Starts the analysis of an R2 object: 200 with the report, or 202 for a fanned-out one. With
+   * `registry`, the object is recorded as that version of that model (history, scans).
+   */
+  async startAnalysis(key: string, options: Partial<AnalyzeOptions>, registry?: RegistryVersion): Promise<AnalysisView> {
     const { body } = await this.json<AnalysisView>(`${R2_SCHEME}${key}`, "POST", "/v1/analyses", {
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ source: { r2_key: key }, options }),
+      body: JSON.stringify({ source: { r2_key: key }, options, ...registry }),
     });
     return body;
   }
@@ -163,9 +172,10 @@ export class ApiClient {
     key: string,
     options: Partial<AnalyzeOptions>,
     onProgress?: (view: AnalysisView) => void,
+    registry?: RegistryVersion,
   ): Promise<AnalysisView & { report: Report }> {
     const subject = `${R2_SCHEME}${key}`;
-    let view = await this.startAnalysis(key, options);
+    let view = await this.startAnalysis(key, options, registry);
     const deadline = Date.now() + this.timeoutMs;
     let wait = this.pollIntervalMs;
     while (view.status === "running" || view.status === "completing") {

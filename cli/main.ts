@@ -9,6 +9,7 @@ import { VERSION } from "../core/version.js";
 import { registerAnalyze } from "./commands/analyze.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerDescribe } from "./commands/describe.js";
+import { registerDistances } from "./commands/distances.js";
 import { registerSeries } from "./commands/series.js";
 import { registerUpload } from "./commands/upload.js";
 import { closeAllFileSources } from "./file-source.js";
@@ -43,6 +44,7 @@ export function buildProgram(io: Io): Command {
   registerAnalyze(program, io);
   registerCompare(program, io);
   registerDescribe(program, io);
+  registerDistances(program, io);
   registerSeries(program, io);
   registerUpload(program, io);
   return program;

@@ -280,6 +280,8 @@ export async function analyzeLayer(
   }
   const extras = { ...(randomized === undefined ? {} : { randomized }), ...(vectors === undefined ? {} : { vectors }) };
   const record = layerRecord(layer, evals, options, hooks.keepEvals ?? false, extras);
+  // The stored dtype lets a comparison call out a change of precision (F32 → Q8_0, BF16 …).
+  record.dtype = layer.tensor.dtype;
   return { kind: "record", record, timings };
 }
 
