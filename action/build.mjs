@@ -5,10 +5,19 @@
  * (test/action/bundle.test.ts). Usage: node action/build.mjs [--outfile <path>]
  */
 import { build } from "esbuild";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+const UNDICI_COPIES = ["node_modules/@actions/http-client/node_modules/undici", "node_modules/@actions/github/node_modules/undici"];
+
+/** The bundle keeps one undici for both @actions packages; that is only right while they nest the same version. */
+function checkSingleUndici() {
+  const versions = UNDICI_COPIES.map((dir) => JSON.parse(readFileSync(path.join(repoRoot, dir, "package.json"), "utf8")).version);
+  if (new Set(versions).size !== 1) throw new Error(`action/build.mjs: @actions packages nest different undici versions (${versions.join(", ")}); update the alias`);
+}
 
 export function actionBuildOptions(outfile = path.join(repoRoot, "dist", "index.js")) {
   return {
@@ -24,7 +33,7 @@ export function actionBuildOptions(outfile = path.join(repoRoot, "dist", "index.
     legalComments: "eof",
     loader: { ".wasm": "binary" },
     // @actions/core and @actions/github each nest the same undici (6.29.1); one copy is enough.
-    alias: { undici: "./node_modules/@actions/http-client/node_modules/undici" },
+    alias: { undici: `./${UNDICI_COPIES[0]}` },
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "warning",
   };
@@ -33,5 +42,6 @@ export function actionBuildOptions(outfile = path.join(repoRoot, "dist", "index.
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const at = process.argv.indexOf("--outfile");
   const outfile = at >= 0 ? path.resolve(process.argv[at + 1]) : undefined;
+  checkSingleUndici();
   await build(actionBuildOptions(outfile));
 }

@@ -82,9 +82,12 @@ export function apiBaseUrl(value: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
-/** The error class a failed API call maps to, by the status and code of its JSON error body. */
-function apiFailure(subject: string, status: number, code: string, message: string): AlphawatchError {
-  const text = `${subject}: ${message} (HTTP ${status} ${code})`;
+/**
+ * The error class a failed API call maps to, by the status and code of its JSON error body
+ * (`status` undefined: an analysis that ended failed, with its recorded code).
+ */
+function apiFailure(subject: string, status: number | undefined, code: string, message: string): AlphawatchError {
+  const text = `${subject}: ${message} (${status === undefined ? "" : `HTTP ${status} `}${code})`;
   if (status === 401 || status === 403) return new UsageError(`${subject}: the API refused the key: ${message} (HTTP ${status} ${code})`);
   if (code === "bad_model_format") return new FormatError(text);
   if (code === "unsupported_model") return new UnsupportedError(text);
@@ -189,7 +192,7 @@ export class ApiClient {
     }
     if (view.status === "failed") {
       const error = view.error ?? { code: "analysis_failed", message: "the analysis failed" };
-      throw apiFailure(subject, 200, error.code, `analysis ${view.id} failed: ${error.message}`);
+      throw apiFailure(subject, undefined, error.code, `analysis ${view.id} failed: ${error.message}`);
     }
     if (view.report === undefined) throw new SourceError(`${subject}: analysis ${view.id} is done but the API sent no report`);
     return view as AnalysisView & { report: Report };

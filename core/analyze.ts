@@ -167,9 +167,12 @@ function refuseUnsupported(options: Partial<AnalyzeOptions>): Partial<AnalyzeOpt
  * ask for contradictory clipping).
  */
 function validateAnalysisOptions(merged: AnalyzeOptions, compat: boolean): void {
-  for (const key of ["randomize", "mp_fit", "detX", "inverse", "glorot_fix", "ww2x"] as const) {
+  for (const key of ["randomize", "mp_fit", "detX", "inverse", "glorot_fix", "ww2x", "vectors"] as const) {
     if (typeof merged[key] !== "boolean") throw new UsageError(`option ${key}: ${JSON.stringify(merged[key])} is not true or false`);
   }
+  // weightwatcher refuses the pair ("params not valid"): eigenvectors of 1/λ are those of λ, so
+  // the localization columns would describe the uninverted spectrum's split (spec §2.4, §15.10).
+  if (merged.inverse && merged.vectors) throw new UsageError("options inverse and vectors cannot be combined (the eigenvector split follows the uninverted fit)");
   if (!Number.isInteger(merged.seed) || merged.seed < 0 || merged.seed > 0xffffffff) {
     throw new UsageError(`option seed: ${JSON.stringify(merged.seed)} is not an integer from 0 to 4294967295`);
   }
@@ -245,7 +248,7 @@ export async function analyzeLayer(
 ): Promise<LayerOutcome> {
   const timings: StreamTimings = { read_ms: 0, eigen_ms: 0 };
   if (hooks.memoryBudget !== undefined) {
-    const reason = overBudgetReason(layerMemoryNeed(kernel, layer), hooks.memoryBudget);
+    const reason = overBudgetReason(layerMemoryNeed(kernel, layer, options.vectors), hooks.memoryBudget);
     if (reason !== undefined) return { kind: "skipped", skipped: { name: layer.tensor.name, reason }, timings };
   }
   let evals: Float64Array[];

@@ -102,12 +102,14 @@ export async function distances(
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`option k: ${JSON.stringify(k)} is not an integer >= 1`);
   const resolved = resolveOptions(options.analysis ?? {});
   const open = deps.openIndex ?? openTensorIndex;
-  const sides = await Promise.all([a, b].map(async (source) => {
+  // One after the other: a kernel instance holds one Gram at a time.
+  const side = async (source: ByteSource): Promise<Side> => {
     const index = await open(source);
     const report = await analyze(source, resolved, { kernel: deps.kernel, openIndex: async () => index, hashSource: false, ...(deps.now ? { now: deps.now } : {}) });
     return { source, index, report, plan: planLayers(index, resolved) };
-  }));
-  const [sideA, sideB] = sides as [Side, Side];
+  };
+  const sideA = await side(a);
+  const sideB = await side(b);
   const matching = matchLayers(sideA.report.layers, sideB.report.layers);
   const layers: LayerDistance[] = [];
   for (const pair of matching.pairs) {

@@ -8,7 +8,7 @@ import path from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ValidateFunction } from "ajv";
 import type { AnalyzeOptions } from "../core/report.js";
-import { jsonNumbers } from "../cli/commands/analyze.js";
+import { jsonNumbers } from "../core/json.js";
 import { hasShared, repoRoot, requireShared, sharedPath } from "./shared.js";
 import { analyzeModel } from "./model-analysis.js";
 

@@ -109,8 +109,26 @@ describe("analyze with vectors", () => {
     // part_ratio of a unit vector of length 30 lies in [1, 30^(1/4)]
     expect(row.tail_mean_part_ratio!).toBeGreaterThanOrEqual(1);
     expect(row.tail_mean_part_ratio!).toBeLessThanOrEqual(30 ** 0.25);
+    // the report's split is the top num_pl_spikes: tail means over exactly that many vectors
+    expect(row.num_pl_spikes).toBeGreaterThan(1);
     const plain = await analyze(source, {}, { kernel, hashSource: false });
     expect(plain.layers[0]!.tail_mean_vec_entropy).toBeUndefined();
     expect(plain.layers[0]!.alpha).toBe(row.alpha);
+  });
+
+  it("a failed fit (one nonzero weight) puts every vector in the tail: bulk columns null", async () => {
+    const rows = 30, cols = 20;
+    const data = new Float64Array(rows * cols);
+    data[7] = 3;
+    const bytes = writeSafetensors([{ name: "fc.weight", dtype: "F64", shape: [rows, cols], data }]);
+    const report = await analyze(bytesSource(bytes, "rank1.safetensors"), { vectors: true }, { kernel, hashSource: false });
+    const row = report.layers[0]!;
+    expect(row.status).toBe("failed");
+    expect(row.bulk_mean_loc_ratio).toBeNull();
+    expect(row.bulk_var_part_ratio).toBeNull();
+    // X = 9·e_7 e_7ᵀ: e_7 (loc 1, part 1) and 19 unit vectors of its orthogonal complement, each with loc >= 1
+    expect(row.tail_mean_loc_ratio!).toBeGreaterThanOrEqual(1);
+    expect(row.tail_mean_part_ratio!).toBeGreaterThanOrEqual(1);
+    expect(Number.isFinite(row.tail_var_vec_entropy!)).toBe(true);
   });
 });

@@ -123,8 +123,12 @@ describe.skipIf(server === undefined)("the CLI against wrangler dev", () => {
   });
 
   it("prints the same table as the local analysis (the API's key in place of the path)", async () => {
-    // The second request for the same bytes and options is answered from the stored report.
-    const remote = await cli("analyze", ...api(), "r2://models/mlp/v1/mlp-784-300-100-10.safetensors");
+    // The second request for the same bytes and options is answered from the stored report; the
+    // key comes from the environment this time.
+    process.env["ALPHAWATCH_API_KEY"] = server!.apiKey;
+    const remote = await cli("analyze", "--api", server!.url, "r2://models/mlp/v1/mlp-784-300-100-10.safetensors").finally(() => {
+      delete process.env["ALPHAWATCH_API_KEY"];
+    });
     const local = await cli("analyze", example, "--jobs", "1");
     expect(remote.code).toBe(0);
     const remoteLines = remote.stdout.split("\n");

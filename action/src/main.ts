@@ -16,6 +16,7 @@ import { httpStatus, pullRequestHeadSha, repoRef, upsertComment, type GitHubClie
 import { envInputReader, readInputs, type ActionInputs } from "./inputs.js";
 import { pullRequestFromEvent } from "./pull-request.js";
 import { analyzePullRequest } from "./run-pull-request.js";
+import { parseJson, stringifyJson } from "../../core/json.js";
 
 export interface ActionHost {
   /** The spectral kernel's WebAssembly bytes (embedded in the bundle). */
@@ -40,7 +41,7 @@ async function writeReport(report: ActionReport, env: NodeJS.ProcessEnv): Promis
   const dir = path.join(env.RUNNER_TEMP || tmpdir(), "alphawatch");
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `report-pr${report.pull_request}.json`);
-  await writeFile(file, JSON.stringify(report, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2) + "\n");
+  await writeFile(file, stringifyJson(report, 2) + "\n");
   return file;
 }
 
@@ -84,7 +85,8 @@ async function publish(report: ActionReport, inputs: ActionInputs, env: NodeJS.P
   if (url !== undefined) core.setOutput("comment-url", url);
   core.info(`verdict: ${report.verdict}`);
   if (failsCheck(report.verdict, inputs.failOn)) {
-    const first = report.regressions.slice(0, 3).map((r) => `${r.file}${r.layer === undefined ? "" : ` ${r.layer}`}: ${r.reason}`);
+    // Layer reasons start with the layer name already.
+    const first = report.regressions.slice(0, 3).map((r) => `${r.file}: ${r.reason}`);
     core.setFailed(`alphawatch verdict ${report.verdict} (fail-on: ${inputs.failOn})${first.length > 0 ? `: ${first.join(" | ")}` : ""}`);
   }
 }
@@ -94,7 +96,7 @@ async function postEarlierReport(inputs: ActionInputs, env: NodeJS.ProcessEnv, c
   const file = inputs.reportFile!;
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(file, "utf8"));
+    data = parseJson(await readFile(file, "utf8"));
   } catch (error) {
     throw new UsageError(`input report-file: cannot read ${file} (${describeError(error)})`);
   }
@@ -137,7 +139,7 @@ export async function runAction(host: ActionHost): Promise<void> {
     kernelModule,
     serverUrl: env.GITHUB_SERVER_URL ?? "https://github.com",
     log: (line) => core.info(line),
-    ...(inputs.apiUrl === undefined ? {} : { api: { url: inputs.apiUrl, key: inputs.apiKey!, fetch, pollMs: 2000, timeoutMs: 30 * 60_000 } }),
+    ...(inputs.apiUrl === undefined ? {} : { api: { url: inputs.apiUrl, key: inputs.apiKey!, fetch, pollMs: 500, timeoutMs: 30 * 60_000 } }),
   });
   if (pr.fromFork && inputs.comment !== "never") {
     core.notice(`pull request #${pr.number} comes from a fork: its token is read-only, so the report is in the job summary and the report output (no comment); to comment safely, ${SAFE_COMMENTING}`);

@@ -12,7 +12,7 @@ export interface WorkerApi {
   url: string;
   key: string;
   fetch: typeof fetch;
-  /** Delay between two polls of a fanned-out analysis. */
+  /** First delay between two polls of a fanned-out analysis; it grows by half each time, up to 10 s. */
   pollMs: number;
   /** Give up after this long. */
   timeoutMs: number;
@@ -60,6 +60,7 @@ export async function analyzeThroughApi(api: WorkerApi, source: ByteSource, vers
   await call(api, "PUT", `/v1/objects/${key.split("/").map(encodeURIComponent).join("/")}`, bytes as Uint8Array<ArrayBuffer>, "application/octet-stream");
   let { json } = await call(api, "POST", "/v1/analyses", JSON.stringify({ source: { r2_key: key } }), "application/json");
   const deadline = Date.now() + api.timeoutMs;
+  let delay = api.pollMs;
   for (;;) {
     const view = json as AnalysisView;
     if (view.status === "done" && view.report !== undefined) return view.report;
@@ -69,7 +70,8 @@ export async function analyzeThroughApi(api: WorkerApi, source: ByteSource, vers
     if (typeof view.id !== "string") throw new SourceError(`${api.url}/v1/analyses: answer without an analysis id`);
     if (Date.now() > deadline) throw new SourceError(`${source.name}: the Worker API analysis ${view.id} did not finish within ${api.timeoutMs / 1000} s`);
     log(`  waiting for Worker analysis ${view.id} (${String(view.status)})`);
-    await new Promise((resolve) => setTimeout(resolve, api.pollMs));
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(10_000, delay * 1.5);
     ({ json } = await call(api, "GET", `/v1/analyses/${encodeURIComponent(view.id)}`));
   }
 }

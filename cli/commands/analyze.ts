@@ -9,6 +9,7 @@ import { renderReportMarkdown } from "../../core/render/markdown.js";
 import { renderReportHtml } from "../../core/render/html.js";
 import { availableParallelism } from "node:os";
 import { addApiOptions, analyzeThroughApi, type ApiFlags } from "./api-options.js";
+import { stringifyJson } from "../../core/json.js";
 
 export function parseInteger(name: string) {
   return (value: string): number => {
@@ -148,7 +149,7 @@ export function registerAnalyze(program: Command, io: Io): void {
 export function formatReport(report: Awaited<ReturnType<typeof analyzePath>>, format: OutputFormat): string {
   switch (format) {
     case "json":
-      return JSON.stringify(report, jsonNumbers, 2) + "\n";
+      return stringifyJson(report, 2) + "\n";
     case "csv":
       return formatReportCsv(report);
     case "markdown":
@@ -158,12 +159,4 @@ export function formatReport(report: Awaited<ReturnType<typeof analyzePath>>, fo
     case "table":
       return formatReportTable(report);
   }
-}
-
-/** JSON has no NaN or infinities: write them as the strings weightwatcher's oracle uses. */
-export function jsonNumbers(_key: string, value: unknown): unknown {
-  if (typeof value === "number" && !Number.isFinite(value)) {
-    return Number.isNaN(value) ? null : value > 0 ? "Infinity" : "-Infinity";
-  }
-  return value;
 }

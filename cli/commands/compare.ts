@@ -12,7 +12,8 @@ import { renderComparisonMarkdown } from "../../core/render/markdown.js";
 import { formatDelta, formatNumber } from "../../core/render/format.js";
 import { ExitCode, type Io } from "../main.js";
 import { analyzePath } from "../analyze-path.js";
-import { addAnalysisOptions, analysisOptions, jobCount, jsonNumbers, type AnalysisFlags } from "./analyze.js";
+import { addAnalysisOptions, analysisOptions, jobCount, type AnalysisFlags } from "./analyze.js";
+import { stringifyJson } from "../../core/json.js";
 
 export type CompareFormat = "table" | "json" | "markdown" | "html";
 
@@ -47,7 +48,7 @@ export function registerCompare(program: Command, io: Io): void {
 export function formatComparison(comparison: Comparison, format: CompareFormat): string {
   switch (format) {
     case "json":
-      return JSON.stringify(comparison, jsonNumbers, 2) + "\n";
+      return stringifyJson(comparison, 2) + "\n";
     case "markdown":
       return renderComparisonMarkdown(comparison, { fullReport: "the output of `alphawatch compare --format html` (or `--format json`)" });
     case "html":

@@ -4,7 +4,8 @@ import { describe, type Description } from "../../core/describe.js";
 import type { Io } from "../main.js";
 import { openPath } from "../open-path.js";
 import { renderTable } from "../output/table.js";
-import { addAnalysisOptions, analysisOptions, jsonNumbers, type AnalysisFlags } from "./analyze.js";
+import { addAnalysisOptions, analysisOptions, type AnalysisFlags } from "./analyze.js";
+import { stringifyJson } from "../../core/json.js";
 
 export function registerDescribe(program: Command, io: Io): void {
   const command = program
@@ -15,7 +16,7 @@ export function registerDescribe(program: Command, io: Io): void {
   addAnalysisOptions(command).action(async (file: string, flags: AnalysisFlags & { format: "table" | "json" }) => {
     const model = await openPath(file);
     const description = await describe(model.source, analysisOptions(flags), { openIndex: model.openIndex });
-    io.stdout(flags.format === "json" ? JSON.stringify(description, jsonNumbers, 2) + "\n" : formatDescriptionTable(description));
+    io.stdout(flags.format === "json" ? stringifyJson(description, 2) + "\n" : formatDescriptionTable(description));
   });
 }
 

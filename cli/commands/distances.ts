@@ -10,7 +10,8 @@ import type { Io } from "../main.js";
 import { loadSpectralKernel } from "../load-kernel.js";
 import { openPath } from "../open-path.js";
 import { renderTable } from "../output/table.js";
-import { addAnalysisOptions, analysisOptions, jsonNumbers, parseInteger, type AnalysisFlags } from "./analyze.js";
+import { addAnalysisOptions, analysisOptions, parseInteger, type AnalysisFlags } from "./analyze.js";
+import { stringifyJson } from "../../core/json.js";
 
 export function registerDistances(program: Command, io: Io): void {
   const command = program
@@ -29,7 +30,7 @@ export function registerDistances(program: Command, io: Io): void {
       { analysis: analysisOptions(flags), ...(flags.k === undefined ? {} : { k: flags.k }) },
       { kernel: await loadSpectralKernel(), openIndex },
     );
-    io.stdout(flags.format === "json" ? JSON.stringify(report, jsonNumbers, 2) + "\n" : formatDistancesTable(report));
+    io.stdout(flags.format === "json" ? stringifyJson(report, 2) + "\n" : formatDistancesTable(report));
   });
 }
 

@@ -39,7 +39,8 @@ import { loadSpectralKernel } from "../load-kernel.js";
 import type { Io } from "../main.js";
 import { isUrl, openPath } from "../open-path.js";
 import { renderTable } from "../output/table.js";
-import { addAnalysisOptions, analysisOptions, jobCount, jsonNumbers, parseInteger, type AnalysisFlags } from "./analyze.js";
+import { addAnalysisOptions, analysisOptions, jobCount, parseInteger, type AnalysisFlags } from "./analyze.js";
+import { stringifyJson } from "../../core/json.js";
 
 export type SeriesFormat = "table" | "json" | "csv" | "html";
 
@@ -262,7 +263,7 @@ async function writePlots(result: SeriesResult, dir: string): Promise<void> {
 export function formatSeries(result: SeriesResult, format: SeriesFormat): string {
   switch (format) {
     case "json":
-      return JSON.stringify(result, jsonNumbers, 2) + "\n";
+      return stringifyJson(result, 2) + "\n";
     case "csv":
       return formatSeriesCsv(result);
     case "html":

@@ -24,11 +24,14 @@ export interface MemoryNeed {
   totalBytes: number;
 }
 
-/** Mirrors how core/layers/stream.ts feeds a planned layer to the kernel. */
-export function layerMemoryNeed(kernel: SpectralKernel, layer: PlannedLayer): MemoryNeed {
+/**
+ * Mirrors how core/layers/stream.ts feeds a planned layer to the kernel; `withVectors` adds the
+ * eigenvector path (the vectors option: M² more doubles in the kernel, the matrices held whole).
+ */
+export function layerMemoryNeed(kernel: SpectralKernel, layer: PlannedLayer, withVectors = false): MemoryNeed {
   const { rows, cols } = layer;
   const blockRows = Math.max(1, Math.floor(BLOCK_ELEMENTS / cols));
-  const kernelBytes = kernel.bytesNeeded(cols, blockRows);
+  const kernelBytes = kernel.bytesNeeded(cols, blockRows, withVectors);
   let readElements: number;
   let builtElements: number;
   if (layer.conv !== undefined) {
@@ -53,7 +56,9 @@ export function layerMemoryNeed(kernel: SpectralKernel, layer: PlannedLayer): Me
     }
   }
   // Raw bytes + decoded float64 for reads; eigenvalues: the result plus ~3 working copies in the metrics.
-  const hostBytes = FLOAT64_BYTES * (2 * readElements + builtElements + 4 * layer.num_evals);
+  // vectors holds every matrix of the layer whole (core/analyze.ts eigenvectorMetrics).
+  const heldElements = withVectors ? rows * cols * (layer.conv?.slices.length ?? 1) : 0;
+  const hostBytes = FLOAT64_BYTES * (2 * readElements + builtElements + heldElements + 4 * layer.num_evals);
   return { kernelBytes, hostBytes, totalBytes: kernelBytes + hostBytes };
 }
 

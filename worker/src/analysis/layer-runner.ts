@@ -10,6 +10,12 @@ import { serialized } from "../kernel.js";
 
 export const clock = (): number => performance.now();
 
+/**
+ * The isolate's one kernel holds one Gram at a time, and a layer keeps it across its reads: every
+ * layer of every request and Queue batch running in this isolate takes its turn here.
+ */
+const kernelTurn = serialized((work: () => Promise<LayerOutcome>) => work());
+
 export async function runLayerWithinBudget(
   kernel: SpectralKernel,
   layer: PlannedLayer,
@@ -18,7 +24,7 @@ export async function runLayerWithinBudget(
 ): Promise<LayerOutcome> {
   // core checks the layer's stated need against the budget before reading anything. The
   // eigenvalues are kept for the ESD plots; callers move them to R2 (storage/evals.ts).
-  return analyzeLayer(kernel, layer, options, { now: clock, keepEvals: true, memoryBudget: budgetBytes });
+  return kernelTurn(() => analyzeLayer(kernel, layer, options, { now: clock, keepEvals: true, memoryBudget: budgetBytes }));
 }
 
 /** A runLayer for core's analyze(): one layer at a time on the shared kernel, under the budget. */
@@ -26,5 +32,5 @@ export function budgetedLayerRunner(
   kernel: SpectralKernel,
   budgetBytes: number,
 ): (layer: PlannedLayer, options: AnalyzeOptions) => Promise<LayerOutcome> {
-  return serialized((layer: PlannedLayer, options: AnalyzeOptions) => runLayerWithinBudget(kernel, layer, options, budgetBytes));
+  return (layer: PlannedLayer, options: AnalyzeOptions) => runLayerWithinBudget(kernel, layer, options, budgetBytes);
 }

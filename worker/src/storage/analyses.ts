@@ -6,6 +6,7 @@
 import type { LayerOutcome } from "../../../core/analyze.js";
 import type { AnalyzeOptions, Report, Summary } from "../../../core/report.js";
 import { sha256Hex } from "../http/auth.js";
+import { parseJson, stringifyJson } from "../../../core/json.js";
 
 export type AnalysisStatus = "running" | "completing" | "done" | "failed";
 
@@ -94,7 +95,7 @@ export async function setLayersTotal(db: D1Database, id: string, total: number):
 /** Stores the report in R2 and marks the analysis done, with its per-layer metrics indexed. */
 export async function completeAnalysis(db: D1Database, reports: R2Bucket, id: string, report: Report): Promise<void> {
   const key = reportKey(id);
-  await reports.put(key, JSON.stringify(report), { httpMetadata: { contentType: "application/json" } });
+  await reports.put(key, stringifyJson(report), { httpMetadata: { contentType: "application/json" } });
   const metricRows = report.layers.map((layer, rowIndex) =>
     db
       .prepare(
@@ -114,7 +115,7 @@ export async function completeAnalysis(db: D1Database, reports: R2Bucket, id: st
         `UPDATE analyses SET status = 'done', report_key = ?, summary_json = ?, completed_at = ?,
            error_code = NULL, error_message = NULL WHERE id = ?`,
       )
-      .bind(key, JSON.stringify(report.summary), nowIso(), id),
+      .bind(key, stringifyJson(report.summary), nowIso(), id),
   ]);
 }
 
@@ -128,11 +129,11 @@ export async function failAnalysis(db: D1Database, id: string, code: string, mes
 export async function readReport(reports: R2Bucket, row: AnalysisRow): Promise<Report | null> {
   if (row.report_key === null) return null;
   const object = await reports.get(row.report_key);
-  return object === null ? null : ((await object.json()) as Report);
+  return object === null ? null : parseJson<Report>(await object.text());
 }
 
 export function summaryOf(row: AnalysisRow): Summary | null {
-  return row.summary_json === null ? null : (JSON.parse(row.summary_json) as Summary);
+  return row.summary_json === null ? null : parseJson<Summary>(row.summary_json);
 }
 
 function finite(value: number | null): number | null {
@@ -145,7 +146,7 @@ function finite(value: number | null): number | null {
 export async function recordLayerOutcome(db: D1Database, id: string, layerKey: string, outcome: LayerOutcome): Promise<void> {
   await db
     .prepare("INSERT OR IGNORE INTO layer_results (analysis_id, layer_key, outcome_json) VALUES (?, ?, ?)")
-    .bind(id, layerKey, JSON.stringify(outcome))
+    .bind(id, layerKey, stringifyJson(outcome))
     .run();
 }
 
@@ -172,7 +173,7 @@ export async function layerOutcomes(db: D1Database, id: string): Promise<Map<str
     .prepare("SELECT layer_key, outcome_json FROM layer_results WHERE analysis_id = ?")
     .bind(id)
     .all<{ layer_key: string; outcome_json: string }>();
-  return new Map(results.map((row) => [row.layer_key, JSON.parse(row.outcome_json) as LayerOutcome]));
+  return new Map(results.map((row) => [row.layer_key, parseJson<LayerOutcome>(row.outcome_json)]));
 }
 
 export async function countLayerResults(db: D1Database, id: string): Promise<number> {
