@@ -12,17 +12,13 @@ import { expectRowMatches, type GoldenRow } from "./golden.js";
 import { testKernel } from "./reference-kernel.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
-const FILES = [
-  "mlp_epochs/run_ep0000.safetensors",
-  "mlp_epochs/run_ep0010.safetensors",
-  "mlp_epochs/run_ep0100.safetensors",
-  "mlp_batchsize/bs0016.safetensors",
-  "mlp_batchsize/bs1024.safetensors",
-  "mlp_depth/depth1.safetensors",
-  "mlp_depth/depth5.safetensors",
-  "formats/mlp.safetensors",
-  "formats/cnn.safetensors",
-];
+/** Every checkpoint weightwatcher's table lists (epochs, batch sizes, depths, formats/*). */
+function tableFiles(): string[] {
+  if (!hasShared) return [];
+  const lines = readFileSync(sharedPath("models", "series", "ww-0.7.5.5-layers.tsv"), "utf8").split("\n").slice(1);
+  return [...new Set(lines.filter((l) => l !== "").map((l) => l.split("\t")[0]!))];
+}
+const FILES = tableFiles();
 
 const COLUMNS = [
   "name", "layer_type", "N", "M", "rf", "num_evals", "alpha", "D", "xmin", "xmax", "lambda_max",
@@ -68,6 +64,24 @@ describe.skipIf(!hasShared)("parity with weightwatcher 0.7.5.5 on the trained se
       for (const golden of rows!) {
         const row = report.layers.find((r) => r.name === golden.name)!;
         expectRowMatches(row, golden, `${file} ${String(golden.name)}`, COLUMNS);
+      }
+    });
+
+    // The default mode reads the stored float32 values as they are; only conv2d slices differ
+    // from weightwatcher's, which scales them in float32 (spec §13): 1e-6 there, 1e-9 elsewhere.
+    it(`${file} (default mode: the fit columns)`, async () => {
+      const rows = table.get(file)!;
+      const bytes = new Uint8Array(readFileSync(sharedPath("models", "series", file)));
+      const report = await analyze(bytesSource(bytes, file), {}, { kernel, hashSource: false });
+      for (const golden of rows) {
+        const row = report.layers.find((r) => r.name === golden.name)!;
+        const tolerance = row.layer_type === "conv2d" ? 1e-6 : 1e-9;
+        for (const column of ["alpha", "D", "xmin", "sigma"] as const) {
+          const expected = golden[column] as number;
+          expect(Math.abs(row[column]! - expected) / Math.abs(expected), `${file} ${row.name} ${column}`).toBeLessThanOrEqual(tolerance);
+        }
+        expect(row.num_pl_spikes).toBe(golden.num_pl_spikes);
+        expect(row.warning).toBe(golden.warning);
       }
     });
   }
