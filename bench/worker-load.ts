@@ -21,6 +21,7 @@ import type { Report } from "../core/report.js";
 import { ApiClient, type AnalysisView } from "../cli/api-client.js";
 import { loadSpectralKernel } from "../cli/load-kernel.js";
 import { packageRoot } from "../cli/package-root.js";
+import { randomValues, safetensorsBytes } from "./f32-safetensors.js";
 import { startWranglerDev, wranglerBin, type DevServer } from "./wrangler-dev.js";
 
 /** Models up to this size are analyzed in the request; the larger ones are fanned out. */
@@ -68,40 +69,6 @@ function readFlags(): Flags {
   };
 }
 
-/** Deterministic uniform values in [-1, 1) (mulberry32), so every model has its own bytes. */
-function randomValues(seed: number, count: number): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    values[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return values;
-}
-
-function safetensors(tensors: Array<{ name: string; shape: number[]; values: Float32Array }>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const tensor of tensors) {
-    header[tensor.name] = { dtype: "F32", shape: tensor.shape, data_offsets: [offset, offset + tensor.values.byteLength] };
-    offset += tensor.values.byteLength;
-  }
-  const json = JSON.stringify(header);
-  const headerBytes = new TextEncoder().encode(json.padEnd(Math.ceil((json.length + 8) / 8) * 8 - 8, " "));
-  const bytes = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  bytes.set(headerBytes, 8);
-  let position = 8 + headerBytes.length;
-  for (const tensor of tensors) {
-    bytes.set(new Uint8Array(tensor.values.buffer), position);
-    position += tensor.values.byteLength;
-  }
-  return bytes;
-}
-
 interface LoadModel {
   index: number;
   version: string;
@@ -116,8 +83,8 @@ function loadModel(index: number, run: string, folder: string): LoadModel {
   const seed = 1000 + index * 7;
   const fannedOut = index % 2 === 1;
   const bytes = fannedOut
-    ? safetensors([0, 1, 2].map((layer) => ({ name: `block${layer}.weight`, shape: [256, 128], values: randomValues(seed + layer, 256 * 128) })))
-    : safetensors([
+    ? safetensorsBytes([0, 1, 2].map((layer) => ({ name: `block${layer}.weight`, shape: [256, 128], values: randomValues(seed + layer, 256 * 128) })))
+    : safetensorsBytes([
         { name: "fc.weight", shape: [96, 64], values: randomValues(seed, 96 * 64) },
         { name: "fc.bias", shape: [96], values: randomValues(seed + 1, 96) },
       ]);

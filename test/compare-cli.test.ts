@@ -3,19 +3,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { main, type Io } from "../cli/main.js";
-import { parsePolicy } from "../cli/commands/compare.js";
+import { parsePolicy } from "../cli/policy-file.js";
+import { runCli as run } from "./cli-in-process.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
 requireShared("the compare CLI tests on real checkpoints");
-
-async function run(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), interactive: false };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
 
 const series = (file: string) => sharedPath("models", "series", file);
 const scratch = mkdtempSync(path.join(tmpdir(), "aw-compare-cli-"));

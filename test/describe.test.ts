@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { describe as describeModel } from "../core/describe.js";
 import { bytesSource } from "../core/formats/byte-source.js";
 import type { ByteSource } from "../core/formats/byte-source.js";
-import { main, type Io } from "../cli/main.js";
+import { runCli } from "./cli-in-process.js";
 import { writeSafetensors, type FixtureTensor } from "./fixtures.js";
 import { oracleCases, type GoldenRow } from "./golden.js";
 import { hasShared, repoRoot, requireShared, sharedPath } from "./shared.js";
@@ -17,14 +17,6 @@ const DESCRIBE_COLUMNS = ["layer_id", "name", "M", "N", "Q", "layer_type", "long
 
 function caseSource(caseName: string): ByteSource {
   return bytesSource(new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`))), `${caseName}.safetensors`);
-}
-
-async function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, interactive: false };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
 }
 
 describe.skipIf(!hasShared)("describe() against weightwatcher 0.7.5.5's describe goldens (compat ww)", () => {

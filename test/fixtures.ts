@@ -1,6 +1,7 @@
 /**
  * Builders of small model files for tests.
  */
+import { seededRandom } from "./seeded-random.js";
 
 export interface FixtureTensor {
   name: string;
@@ -44,18 +45,6 @@ export function writeSafetensors(tensors: FixtureTensor[], metadata?: Record<str
     }
   }
   return out;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32) for fixture weights. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` approximately normal values (Box-Muller) with standard deviation `scale`. */

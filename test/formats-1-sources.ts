@@ -3,24 +3,14 @@
  * (siblings resolved in their folder), a source that records the byte ranges asked of it, and
  * tensor comparison helpers.
  */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { bytesSource, type ByteSource } from "../core/formats/byte-source.js";
+import type { ByteSource } from "../core/formats/byte-source.js";
 import type { TensorIndex, TensorInfo } from "../core/formats/tensor.js";
 import { elementCount } from "../core/formats/tensor.js";
+import { folderSource } from "./folder-source.js";
 
 /** The file at `filePath`, with siblings resolved in its folder (undefined when absent). */
 export function fileBytes(filePath: string): ByteSource {
-  const base = bytesSource(new Uint8Array(readFileSync(filePath)), filePath);
-  return {
-    name: filePath,
-    size: base.size,
-    read: base.read,
-    async sibling(relativePath) {
-      const target = path.join(path.dirname(filePath), relativePath);
-      return existsSync(target) ? fileBytes(target) : undefined;
-    },
-  };
+  return folderSource(filePath);
 }
 
 /** Wraps a source and records every range read from it. */

@@ -1,27 +1,7 @@
 /**
- * Test sources for the ONNX, TF.js and Keras readers: a file read into memory whose siblings
- * (external data, weight shards) are other files of its folder, and a mutable-bytes variant for
- * fuzzing.
+ * Test helpers for the ONNX and TF.js readers: a protobuf wire-format writer for hand-made ONNX
+ * files (fields, packed varints), and float32 bytes (files are read through folder-source.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { bytesSource, type ByteSource } from "../core/formats/byte-source.js";
-
-/** The file at `filePath`, with siblings resolved in its folder (undefined when absent). */
-export function folderSource(filePath: string, overrides?: ReadonlyMap<string, Uint8Array>): ByteSource {
-  const bytes = overrides?.get(path.basename(filePath)) ?? new Uint8Array(readFileSync(filePath));
-  const base = bytesSource(bytes, filePath);
-  return {
-    name: filePath,
-    size: base.size,
-    read: base.read,
-    async sibling(relativePath) {
-      const target = path.join(path.dirname(filePath), relativePath);
-      if (overrides?.has(path.basename(target))) return folderSource(target, overrides);
-      return existsSync(target) ? folderSource(target, overrides) : undefined;
-    },
-  };
-}
 
 /** One protobuf field for `encodeMessage`. */
 export type ProtoTestField =

@@ -3,7 +3,7 @@ import { readKerasH5, looksLikeHdf5 } from "../core/formats/keras-h5.js";
 import { openTensorIndex } from "../core/formats/open.js";
 import { FormatError } from "../core/errors.js";
 import type { TensorIndex, TensorInfo } from "../core/formats/tensor.js";
-import { folderSource } from "./formats-2-sources.js";
+import { folderSource } from "./folder-source.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
 const byName = (index: TensorIndex, name: string): TensorInfo => {

@@ -6,7 +6,8 @@ import { bytesSource } from "../core/formats/byte-source.js";
 import { FormatError, SourceError, UnsupportedError } from "../core/errors.js";
 import type { TensorIndex, TensorInfo } from "../core/formats/tensor.js";
 import { elementCount } from "../core/formats/tensor.js";
-import { encodeMessage, float32Bytes, folderSource, packedVarints, type ProtoTestField } from "./formats-2-sources.js";
+import { folderSource } from "./folder-source.js";
+import { encodeMessage, float32Bytes, packedVarints, type ProtoTestField } from "./formats-2-sources.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 import { readFileSync } from "node:fs";
 

@@ -7,7 +7,8 @@ import { bytesSource } from "../core/formats/byte-source.js";
 import { halfToFloat } from "../core/formats/dtype.js";
 import { FormatError, SourceError, UnsupportedError } from "../core/errors.js";
 import { elementCount, type TensorIndex, type TensorInfo } from "../core/formats/tensor.js";
-import { float32Bytes, folderSource } from "./formats-2-sources.js";
+import { folderSource } from "./folder-source.js";
+import { float32Bytes } from "./formats-2-sources.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
 const byName = (index: TensorIndex, name: string): TensorInfo => {

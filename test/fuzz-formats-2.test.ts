@@ -15,22 +15,12 @@ import { readTfjs } from "../core/formats/tfjs.js";
 import { readKerasH5 } from "../core/formats/keras-h5.js";
 import type { ByteSource } from "../core/formats/byte-source.js";
 import type { TensorIndex } from "../core/formats/tensor.js";
-import { encodeMessage, float32Bytes, folderSource, type ProtoTestField } from "./formats-2-sources.js";
+import { folderSource } from "./folder-source.js";
+import { encodeMessage, float32Bytes, type ProtoTestField } from "./formats-2-sources.js";
+import { seededRandom } from "./seeded-random.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
 const ITERATIONS = Number(process.env.ALPHAWATCH_FUZZ_ITERATIONS ?? "") || 0;
-
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (bytes: Uint8Array, random: () => number) => Uint8Array;
 const at = (random: () => number, n: number) => Math.floor(random() * n);
@@ -114,7 +104,7 @@ interface Case {
 }
 
 async function fuzz(c: Case, seed: number): Promise<{ ok: number; rejected: number; failures: string[] }> {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const originals = new Map(c.targets.map((name) => [name, new Uint8Array(readFileSync(path.join(path.dirname(c.main), name)))]));
   const failures: string[] = [];
   let ok = 0;

@@ -13,24 +13,13 @@ import { openTensorIndex } from "../core/formats/open.js";
 import { AlphawatchError } from "../core/errors.js";
 import { elementCount } from "../core/formats/tensor.js";
 import { buildGguf, f32Bytes } from "./formats-gguf-writer.js";
+import { seededRandom } from "./seeded-random.js";
 import { requireShared, sharedPath } from "./shared.js";
 
 const ITERATIONS = Number(process.env.ALPHAWATCH_FUZZ_ITERATIONS ?? 3000);
 const SEED = Number(process.env.ALPHAWATCH_FUZZ_SEED ?? 0x5eed_9a3f);
 /** Generous bound that only catches a hang (an iteration normally takes about a millisecond). */
 const ITERATION_HANG_MS = 10_000;
-
-/** mulberry32: a small, well-mixed 32-bit PRNG, reproducible across platforms. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Base {
   name: string;
@@ -214,7 +203,7 @@ describe("fuzzing the GGUF reader", () => {
         }
       }
       for (const base of bases) expect(await exercise(base.bytes, false), base.name).toBeUndefined();
-      const random = prng(SEED);
+      const random = seededRandom(SEED);
       const outcomes = { parsed: 0, typedErrors: 0 };
       const kinds = new Map<string, number>();
       for (let i = 0; i < ITERATIONS; i++) {

@@ -1,10 +1,13 @@
 /**
- * Reading weightwatcher's goldens (../shared/oracle) and comparing rows with the tolerances of
- * oracle/README.md "Tolerances".
+ * Reading weightwatcher's goldens (../shared/oracle), analyzing the oracle's cases, and comparing
+ * rows with the tolerances of oracle/README.md "Tolerances".
  */
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
-import type { AnalyzeOptions, LayerRecord, Summary } from "../core/report.js";
+import { analyze } from "../core/analyze.js";
+import { bytesSource } from "../core/formats/byte-source.js";
+import type { AnalyzeOptions, LayerRecord, Report, Summary } from "../core/report.js";
+import type { SpectralKernel } from "../core/spectral/kernel.js";
 import { sharedPath } from "./shared.js";
 
 export type GoldenValue = number | string | boolean | null;
@@ -22,6 +25,16 @@ export interface Golden {
 
 export function readGolden(caseName: string, preset: string): Golden {
   return JSON.parse(readFileSync(sharedPath("oracle", "golden", caseName, `${preset}.json`), "utf8")) as Golden;
+}
+
+/** The bytes of an oracle case's checkpoint (oracle/cases/<case>.safetensors). */
+export function oracleCaseBytes(caseName: string): Uint8Array {
+  return new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`)));
+}
+
+/** analyze() of an oracle case as the parity suites run it: eigenvalues kept, no source hash. */
+export function analyzeOracleCase(caseName: string, options: Partial<AnalyzeOptions>, kernel: SpectralKernel): Promise<Report> {
+  return analyze(bytesSource(oracleCaseBytes(caseName), `${caseName}.safetensors`), options, { kernel, keepEvals: true, hashSource: false });
 }
 
 export function oracleCases(): string[] {
@@ -85,9 +98,13 @@ const LOGS = ["log_norm", "log_spectral_norm", "alpha_weighted", "log_alpha_norm
 /** Number of columns each row comparison checks (for the report). */
 export const COLUMNS_CHECKED = EXACT.length + FIT.length + NORMS.length + LOGS.length + 1;
 
-function close(actual: number | null | undefined, golden: number, rel: number, abs: number, what: string): void {
-  const value = actual === null || actual === undefined ? NaN : actual;
-  if (Number.isNaN(golden) || !Number.isFinite(golden)) {
+/**
+ * Asserts |actual − golden| <= max(rel·|golden|, abs); a missing actual (null, undefined) counts as
+ * NaN, and a non-finite golden (NaN, ±∞) must be matched exactly.
+ */
+export function expectClose(actual: number | null | undefined, golden: number, rel: number, what: string, abs = 0): void {
+  const value = actual ?? NaN;
+  if (!Number.isFinite(golden)) {
     expect(value, what).toBe(golden);
     return;
   }
@@ -106,10 +123,10 @@ export function expectRowMatches(row: LayerRecord, golden: GoldenRow, where: str
     expect(record[column], `${where} ${column}`).toBe(expected);
   }
   for (const column of FIT) {
-    if (wanted(column) && column in golden) close(record[column] as number | null, goldenNumber(golden[column]), 1e-9, 1e-12, `${where} ${column}`);
+    if (wanted(column) && column in golden) expectClose(record[column] as number | null, goldenNumber(golden[column]), 1e-9, `${where} ${column}`, 1e-12);
   }
   for (const column of NORMS) {
-    if (wanted(column) && column in golden) close(record[column] as number, goldenNumber(golden[column]), 1e-12, 0, `${where} ${column}`);
+    if (wanted(column) && column in golden) expectClose(record[column] as number, goldenNumber(golden[column]), 1e-12, `${where} ${column}`);
   }
   const failed = golden.status === "failed";
   for (const column of LOGS) {
@@ -120,7 +137,7 @@ export function expectRowMatches(row: LayerRecord, golden: GoldenRow, where: str
       const positive = row.evals.filter((v) => v > 0);
       rel = (1e-13 * row.lambda_max) / Math.min(...positive);
     }
-    close(record[column] as number | null, goldenNumber(golden[column]), rel, 1e-12, `${where} ${column}`);
+    expectClose(record[column] as number | null, goldenNumber(golden[column]), rel, `${where} ${column}`, 1e-12);
   }
   if (wanted("sv_min") && "sv_min" in golden) {
     const g = goldenNumber(golden.sv_min);
@@ -147,6 +164,6 @@ export function expectSummaryMatches(summary: Summary, golden: Record<string, Go
       continue;
     }
     const rel = key === "alpha" ? 1e-9 : 1e-12;
-    close(summary[key], goldenNumber(golden[key]), rel, 1e-12, `${where} summary ${key}`);
+    expectClose(summary[key], goldenNumber(golden[key]), rel, `${where} summary ${key}`, 1e-12);
   }
 }

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { analyzeModel } from "./model-analysis.js";
+import { lcgCentered } from "./seeded-random.js";
 
 const BIG_ROWS = 4096;
 const BIG_COLS = 4096;
@@ -29,13 +30,10 @@ function writeModel(file: string): void {
   writeSync(fd, prefix);
   writeSync(fd, headerBytes);
   const chunk = new Float32Array(1 << 20);
-  let state = 12345;
+  const next = lcgCentered(12345);
   for (let written = 0; written < offset / 4; written += chunk.length) {
     const count = Math.min(chunk.length, offset / 4 - written);
-    for (let i = 0; i < count; i++) {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      chunk[i] = state / 4294967296 - 0.5;
-    }
+    for (let i = 0; i < count; i++) chunk[i] = next();
     writeSync(fd, new Uint8Array(chunk.buffer, 0, count * 4));
   }
   closeSync(fd);

@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { xorshiftCentered } from "./seeded-random.js";
 import { repoRoot } from "./shared.js";
 
 const MIB = 1024 * 1024;
@@ -30,16 +31,11 @@ function writeLargeModel(file: string): void {
   writeSync(fd, prefix);
   writeSync(fd, headerBytes);
   const chunk = new Float32Array(MIB);
-  let state = 0x9e3779b9;
+  // Cheap, deterministic, full-rank data.
+  const next = xorshiftCentered(0x9e3779b9);
   for (let written = 0; written < 2 * ROWS * COLS; written += chunk.length) {
     const count = Math.min(chunk.length, 2 * ROWS * COLS - written);
-    for (let i = 0; i < count; i++) {
-      // xorshift32, mapped to a symmetric value: cheap, deterministic, full-rank data.
-      state ^= state << 13; state >>>= 0;
-      state ^= state >>> 17;
-      state ^= state << 5; state >>>= 0;
-      chunk[i] = state / 4294967296 - 0.5;
-    }
+    for (let i = 0; i < count; i++) chunk[i] = next();
     writeSync(fd, new Uint8Array(chunk.buffer, 0, count * 4));
   }
   closeSync(fd);

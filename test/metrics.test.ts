@@ -6,7 +6,7 @@ import { compensatedSum } from "../core/metrics/summation.js";
 import { summarize } from "../core/metrics/summary.js";
 import { layerRecord, type LayerFacts } from "../core/metrics/record.js";
 import type { LayerRecord } from "../core/report.js";
-import { seededRandom } from "./fixtures.js";
+import { seededRandom } from "./seeded-random.js";
 
 /** The fit exactly as spec §3.3 writes it, O(n²), no early exit: the reference for fitTail. */
 function bruteForceFit(x: number[]): { alpha: number; D: number; index: number } {

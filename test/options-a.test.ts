@@ -19,7 +19,7 @@ import { jensenShannonDistance } from "../core/metrics/randomize.js";
 import type { AnalyzeOptions, Report } from "../core/report.js";
 import type { SpectralKernel } from "../core/spectral/kernel.js";
 import { gaussianData, writeSafetensors, type FixtureTensor } from "./fixtures.js";
-import { readGolden } from "./golden.js";
+import { analyzeOracleCase, readGolden } from "./golden.js";
 import { testKernel } from "./reference-kernel.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
@@ -32,9 +32,8 @@ async function run(tensors: FixtureTensor[], options: Partial<AnalyzeOptions>): 
   return analyze(bytesSource(writeSafetensors(tensors), "model.safetensors"), options, { kernel, keepEvals: true, hashSource: false });
 }
 
-async function runCase(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
-  const bytes = new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`)));
-  return analyze(bytesSource(bytes, `${caseName}.safetensors`), options, { kernel, keepEvals: true, hashSource: false });
+function runCase(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
+  return analyzeOracleCase(caseName, options, kernel);
 }
 
 function dense(name: string, rows: number, cols: number, seed: number): FixtureTensor {

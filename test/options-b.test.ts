@@ -14,8 +14,9 @@ import { esdPeak, histogram } from "../core/metrics/xmin-peak.js";
 import type { AnalyzeOptions, Report } from "../core/report.js";
 import type { SpectralKernel } from "../core/spectral/kernel.js";
 import { writeSafetensors, type FixtureTensor } from "./fixtures.js";
-import { goldenEvals, readGolden } from "./golden.js";
+import { goldenEvals, oracleCaseBytes, readGolden } from "./golden.js";
 import { testKernel } from "./reference-kernel.js";
+import { xorshiftCentered } from "./seeded-random.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
 let kernel: SpectralKernel;
@@ -130,8 +131,7 @@ function referenceRestrictedFit(data: number[], lo: number, hi: number): { alpha
 
 describe.skipIf(!hasShared)("options on the oracle cases (default mode)", () => {
   async function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
-    const bytes = new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`)));
-    return analyze(bytesSource(bytes, caseName), options, { kernel, keepEvals: true, hashSource: false });
+    return analyze(bytesSource(oracleCaseBytes(caseName), caseName), options, { kernel, keepEvals: true, hashSource: false });
   }
 
   it("fix_fingers xmin_peak works with weightwatcher's fitter: candidates in [0.95·peak, 1.5·peak]", async () => {
@@ -243,12 +243,8 @@ describe.skipIf(!hasShared)("fit reliability on a real checkpoint (mlp_epochs/ru
 describe("conv1d layers by default: per-tap slicing as a conv2d with kh = 1", () => {
   function tensor(name: string, shape: number[], seed: number): FixtureTensor {
     const count = shape.reduce((a, b) => a * b, 1);
-    // A fixed pseudo-random sequence (xorshift) mapped to [−0.5, 0.5).
-    let state = seed;
-    const data = Float64Array.from({ length: count }, () => {
-      state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-      return (state >>> 0) / 4294967296 - 0.5;
-    });
+    const next = xorshiftCentered(seed);
+    const data = Float64Array.from({ length: count }, () => next());
     return { name, dtype: "F64", shape, data };
   }
 

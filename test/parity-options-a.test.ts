@@ -6,18 +6,15 @@
  * columns 1e-6 (num_spikes exact, W_scale 1e-12); detX and raw_alpha 1e-9 (closed forms); inverse:
  * 1e-13·λmax/λmin relative (every column there is dominated by the smallest eigenvalues).
  */
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyze } from "../core/analyze.js";
-import { bytesSource } from "../core/formats/byte-source.js";
 import type { AnalyzeOptions, LayerRecord, Report } from "../core/report.js";
 import type { SpectralKernel } from "../core/spectral/kernel.js";
 import {
-  expectEvalsMatch, expectRowMatches, expectSummaryMatches, goldenEvals, goldenNumber, oracleCases,
-  readGolden, type Golden, type GoldenRow,
+  analyzeOracleCase, expectClose as close, expectEvalsMatch, expectRowMatches, expectSummaryMatches, goldenEvals,
+  goldenNumber, oracleCases, readGolden, type Golden, type GoldenRow,
 } from "./golden.js";
 import { testKernel } from "./reference-kernel.js";
-import { hasShared, requireShared, sharedPath } from "./shared.js";
+import { hasShared, requireShared } from "./shared.js";
 
 const PLAIN_PRESETS = ["glorot_fix", "ww2x", "start_ids_1", "svd_method_fast", "svd_method_accurate", "fix_fingers_clip_xmax", "detX", "mp_fit", "randomize"];
 
@@ -35,25 +32,14 @@ function optionsOf(kwargs: Record<string, unknown>): Partial<AnalyzeOptions> {
   return options as Partial<AnalyzeOptions>;
 }
 
-async function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
-  const bytes = new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`)));
-  return analyze(bytesSource(bytes, `${caseName}.safetensors`), options, { kernel, keepEvals: true, hashSource: false });
+function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
+  return analyzeOracleCase(caseName, options, kernel);
 }
 
 function rowFor(report: Report, g: GoldenRow): LayerRecord {
   const row = report.layers.find((r) => r.layer_id === g.layer_id && (r.slice_id ?? null) === (g.slice_id ?? null));
   expect(row, `row ${String(g.layer_id)}#${String(g.slice_id)}`).toBeDefined();
   return row!;
-}
-
-function close(actual: number | null | undefined, golden: number, rel: number, what: string, abs = 0): void {
-  const value = actual ?? NaN;
-  if (!Number.isFinite(golden)) {
-    expect(value, what).toBe(golden);
-    return;
-  }
-  const bound = Math.max(rel * Math.abs(golden), abs);
-  expect(Math.abs(value - golden), `${what}: ${value} vs golden ${golden} (bound ${bound})`).toBeLessThanOrEqual(bound);
 }
 
 function expectArrayClose(actual: readonly number[] | undefined, golden: readonly number[], what: string): void {

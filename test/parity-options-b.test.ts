@@ -5,19 +5,16 @@
  * Tolerances (oracle README): closed forms 1e-9; TPL/E_TPL 1e-6 on alpha, Lambda and D (Lambda
  * absolute 1e-6/xmin where Λ·xmin < 1e-6), same xmin.
  */
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyze } from "../core/analyze.js";
 import { UsageError } from "../core/errors.js";
-import { bytesSource } from "../core/formats/byte-source.js";
 import type { AnalyzeOptions, LayerRecord, Report } from "../core/report.js";
 import type { SpectralKernel } from "../core/spectral/kernel.js";
 import {
-  expectEvalsMatch, expectRowMatches, goldenEvals, goldenNumber, oracleCases, SUMMARY_KEYS,
-  readGolden, type Golden, type GoldenRow,
+  analyzeOracleCase, expectClose as relClose, expectEvalsMatch, expectRowMatches, goldenEvals, goldenNumber,
+  oracleCases, SUMMARY_KEYS, readGolden, type Golden, type GoldenRow,
 } from "./golden.js";
 import { testKernel } from "./reference-kernel.js";
-import { hasShared, requireShared, sharedPath } from "./shared.js";
+import { hasShared, requireShared } from "./shared.js";
 
 const CLOSED_FORM_PRESETS = ["pl_package_powerlaw", "xmax_force", "fix_fingers_xmin_peak", "fix_fingers_xmin_peak_powerlaw", "xmin_max", "fix_fingers_clip_xmax_powerlaw"];
 const TPL_PRESETS = ["tpl_powerlaw", "e_tpl_powerlaw"];
@@ -40,23 +37,12 @@ function optionsOf(kwargs: Record<string, unknown>): Partial<AnalyzeOptions> {
   return options;
 }
 
-async function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
-  const bytes = new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`)));
-  return analyze(bytesSource(bytes, `${caseName}.safetensors`), options, { kernel, keepEvals: true, hashSource: false });
+function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
+  return analyzeOracleCase(caseName, options, kernel);
 }
 
 function rowOf(report: Report, g: GoldenRow): LayerRecord {
   return report.layers.find((r) => r.layer_id === g.layer_id)!;
-}
-
-function relClose(actual: number | null | undefined, golden: number, rel: number, what: string, abs = 0): void {
-  const value = actual ?? NaN;
-  if (!Number.isFinite(golden)) {
-    expect(value, what).toBe(golden);
-    return;
-  }
-  const bound = Math.max(rel * Math.abs(golden), abs);
-  expect(Math.abs(value - golden), `${what}: ${value} vs golden ${golden} (bound ${bound})`).toBeLessThanOrEqual(bound);
 }
 
 const TPL_LOOSE = new Set(["alpha", "D", "alpha_weighted", "log_alpha_norm"]);

@@ -2,18 +2,15 @@
  * Parity with weightwatcher 0.7.5.5 on the oracle (../shared/oracle): every case, the presets of
  * the default analysis, in compat "ww" (dict route, float64) and "ww-file" (file route, float32).
  */
-import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { analyze } from "../core/analyze.js";
-import { bytesSource } from "../core/formats/byte-source.js";
 import type { AnalyzeOptions, Report } from "../core/report.js";
 import type { SpectralKernel } from "../core/spectral/kernel.js";
 import {
-  expectEvalsMatch, expectRowMatches, expectSummaryMatches, goldenEvals, oracleCases,
+  analyzeOracleCase, expectEvalsMatch, expectRowMatches, expectSummaryMatches, goldenEvals, oracleCases,
   optionsFromKwargs, readGolden, type Golden,
 } from "./golden.js";
 import { testKernel } from "./reference-kernel.js";
-import { hasShared, requireShared, sharedPath } from "./shared.js";
+import { hasShared, requireShared } from "./shared.js";
 
 const PRESETS = [
   "default", "min_evals_0", "min_evals_150", "max_evals_200", "max_N_500",
@@ -22,14 +19,8 @@ const PRESETS = [
 
 let kernel: SpectralKernel;
 
-function caseBytes(caseName: string): Uint8Array {
-  return new Uint8Array(readFileSync(sharedPath("oracle", "cases", `${caseName}.safetensors`)));
-}
-
-async function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
-  return analyze(bytesSource(caseBytes(caseName), `${caseName}.safetensors`), options, {
-    kernel, keepEvals: true, hashSource: false,
-  });
+function run(caseName: string, options: Partial<AnalyzeOptions>): Promise<Report> {
+  return analyzeOracleCase(caseName, options, kernel);
 }
 
 function expectReportMatches(report: Report, golden: Golden, byName: boolean): void {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { loadSpectralKernel } from "../cli/load-kernel.js";
+import { lcgCentered } from "./seeded-random.js";
 
 const MIB = 1024 * 1024;
 
@@ -32,11 +33,7 @@ describe("spectral kernel memory", () => {
     const kernel = await loadSpectralKernel(); // fresh instance: memory starts small
     const m = 2048, rows = 2048, block = 256;
     const needed = kernel.bytesNeeded(m, block);
-    let state = 1;
-    const next = (): number => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return state / 4294967296 - 0.5;
-    };
+    const next = lcgCentered(1);
     const accumulator = kernel.gram(m);
     const rowsBlock = new Float64Array(block * m);
     for (let first = 0; first < rows; first += block) {

@@ -11,6 +11,7 @@ import { bytesSource } from "../core/formats/byte-source.js";
 import { readSafetensors } from "../core/formats/safetensors.js";
 import type { SpectralKernel } from "../core/spectral/kernel.js";
 import { eigvalshOfMatrix } from "../core/spectral/wasm-kernel.js";
+import { randomMatrix } from "./seeded-random.js";
 import { hasShared, requireShared, sharedPath } from "./shared.js";
 
 const TOLERANCE = 1e-13;
@@ -85,23 +86,6 @@ describe.skipIf(!requireShared("spectral kernel oracle comparison"))("eigenvalue
     console.log(`spectral oracle ${name}: ${golden.details.length} layers, max |Δλ|/λmax = ${worst.toExponential(2)}`);
   });
 });
-
-/** Deterministic uniform(-0.5, 0.5) stream (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
-function randomMatrix(rows: number, cols: number, seed: number): Float64Array {
-  const next = random(seed);
-  return Float64Array.from({ length: rows * cols }, next);
-}
 
 /** Eigenvalues of WᵀW (or W Wᵀ when rows < cols) through ml-matrix, ascending. */
 function referenceEigenvalues(w: Float64Array, rows: number, cols: number): number[] {

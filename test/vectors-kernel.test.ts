@@ -7,27 +7,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadSpectralKernel } from "../cli/load-kernel.js";
 import type { Eigh } from "../core/spectral/kernel.js";
 import { eighOfMatrix, eigvalshOfMatrix, type WasmSpectralKernel } from "../core/spectral/wasm-kernel.js";
+import { centeredRandom, randomMatrix } from "./seeded-random.js";
 
 let kernel: WasmSpectralKernel;
 beforeAll(async () => {
   kernel = await loadSpectralKernel();
 });
-
-/** Deterministic uniform(-0.5, 0.5) stream (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
-function randomMatrix(rows: number, cols: number, seed: number): Float64Array {
-  return Float64Array.from({ length: rows * cols }, random(seed));
-}
 
 /** X = WᵀW (m = cols) or W Wᵀ (m = rows), dense m x m. */
 function gramOf(w: Float64Array, rows: number, cols: number, side: "rows" | "columns"): Float64Array {
@@ -150,7 +135,7 @@ describe("eigenvector path (eigh)", () => {
     expect(withVectors - plain).toBeGreaterThanOrEqual(m * m * 8);
     expect(withVectors - plain).toBeLessThan(m * m * 8 + 65536 + 64);
     const accumulator = fresh.gram(m);
-    const next = random(3);
+    const next = centeredRandom(3);
     for (let first = 0; first < 1000; first += block) {
       accumulator.addRows(Float64Array.from({ length: Math.min(block, 1000 - first) * m }, next));
     }

@@ -8,19 +8,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ApiClient, type AnalysisView } from "../cli/api-client.js";
-import { main, type Io } from "../cli/main.js";
 import { runWrangler, startWranglerDev, WranglerUnavailable, type DevServer } from "../bench/wrangler-dev.js";
+import { runCli as cli } from "./cli-in-process.js";
 import { repoRoot } from "./shared.js";
 
 const example = path.join(repoRoot, "examples", "mlp-784-300-100-10.safetensors");
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), interactive: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
 
 async function tryStart(): Promise<DevServer | undefined> {
   try {

@@ -2,16 +2,14 @@
  * `alphawatch compare BASE HEAD`: analyzes two checkpoints, compares them under the regression
  * policy and prints the verdict. Exit 0 on pass or warn, 3 on fail (see cli/main.ts).
  */
-import { readFile } from "node:fs/promises";
-import { Ajv, type ErrorObject } from "ajv";
 import { Command, Option } from "commander";
-import { SourceError, UsageError } from "../../core/errors.js";
-import { compareReports, POLICY_SCHEMA, resolvePolicy, type Comparison, type PolicyOverrides } from "../../core/compare/index.js";
+import { compareReports, type Comparison } from "../../core/compare/index.js";
 import { renderComparisonHtml } from "../../core/render/html.js";
 import { renderComparisonMarkdown } from "../../core/render/markdown.js";
 import { formatDelta, formatNumber } from "../../core/render/format.js";
 import { ExitCode, type Io } from "../main.js";
 import { analyzePath } from "../analyze-path.js";
+import { loadPolicyFile } from "../policy-file.js";
 import { addAnalysisOptions, analysisOptions, jobCount, type AnalysisFlags } from "./analyze.js";
 import { stringifyJson } from "../../core/json.js";
 
@@ -83,55 +81,4 @@ export function formatComparisonTable(c: Comparison): string {
   for (const l of c.removed) lines.push(`removed: ${l.name}`);
   for (const l of c.added) lines.push(`added: ${l.name}`);
   return lines.join("\n") + "\n";
-}
-
-let validatePolicy: ReturnType<Ajv["compile"]> | undefined;
-
-/**
- * Reads a policy file: JSON validated against POLICY_SCHEMA. Errors name the file and the field.
- * Unreadable: SourceError (exit 1); not JSON, or a wrong field: UsageError (exit 2).
- */
-export async function loadPolicyFile(file: string): Promise<PolicyOverrides> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new SourceError(`${file}: cannot read policy file (${code === "ENOENT" ? "no such file" : code ?? String(error)})`);
-  }
-  return parsePolicy(text, file);
-}
-
-/** Parses and validates policy JSON text; `file` names it in error messages. */
-export function parsePolicy(text: string, file: string): PolicyOverrides {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file}: policy is not valid JSON (${(error as Error).message})`);
-  }
-  validatePolicy ??= new Ajv({ allErrors: true, strict: true }).compile(POLICY_SCHEMA);
-  if (!validatePolicy(data)) {
-    const problems = (validatePolicy.errors ?? []).map(describeSchemaError);
-    throw new UsageError(`${file}: invalid policy: ${problems.join("; ")}`);
-  }
-  const { $schema: _ignored, ...overrides } = data as PolicyOverrides & { $schema?: string };
-  try {
-    resolvePolicy(overrides);
-  } catch (error) {
-    throw new UsageError(`${file}: ${(error as Error).message.replace(/^policy: /, "")}`);
-  }
-  return overrides;
-}
-
-function describeSchemaError(error: ErrorObject): string {
-  const field = error.instancePath === "" ? "" : error.instancePath.slice(1).replaceAll("/", ".");
-  if (error.keyword === "additionalProperties") {
-    const extra = (error.params as { additionalProperty: string }).additionalProperty;
-    return `unknown field "${field === "" ? extra : `${field}.${extra}`}"`;
-  }
-  if (error.keyword === "enum") {
-    return `field "${field}" must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
-  }
-  return field === "" ? `policy ${error.message ?? "is invalid"}` : `field "${field}" ${error.message ?? "is invalid"}`;
 }

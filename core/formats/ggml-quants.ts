@@ -74,19 +74,28 @@ function plain(type: ElementType): BlockDecoder {
   return (bytes, blockCount, out, outOffset) => type.decode(bytes, blockCount, out, outOffset);
 }
 
-const decodeQ4_0: BlockDecoder = (bytes, blockCount, out, outOffset) => {
-  const half = f16Table();
-  for (let b = 0; b < blockCount; b++) {
-    const base = b * 18;
-    const d = readHalf(half, bytes, base);
-    const y = outOffset + b * 32;
-    for (let j = 0; j < 16; j++) {
-      const q = bytes[base + 2 + j]!;
-      out[y + j] = fround(d * ((q & 0x0f) - 8));
-      out[y + j + 16] = fround(d * ((q >> 4) - 8));
+/**
+ * Q4_0 and IQ4_NL share one block (d f16 | qs[16], 32 elements: low nibbles first, then high);
+ * they differ only in the 16 levels a nibble selects, x = d * levels[nibble].
+ */
+function decodeNibbleBlocks(levels: readonly number[]): BlockDecoder {
+  return (bytes, blockCount, out, outOffset) => {
+    const half = f16Table();
+    for (let b = 0; b < blockCount; b++) {
+      const base = b * 18;
+      const d = readHalf(half, bytes, base);
+      const y = outOffset + b * 32;
+      for (let j = 0; j < 16; j++) {
+        const q = bytes[base + 2 + j]!;
+        out[y + j] = fround(d * levels[q & 0x0f]!);
+        out[y + j + 16] = fround(d * levels[q >> 4]!);
+      }
     }
-  }
-};
+  };
+}
+
+/** Q4_0's levels: the nibble less 8. */
+const Q4_0_LEVELS: readonly number[] = Array.from({ length: 16 }, (_, nibble) => nibble - 8);
 
 const decodeQ4_1: BlockDecoder = (bytes, blockCount, out, outOffset) => {
   const half = f16Table();
@@ -296,20 +305,6 @@ const decodeQ6_K: BlockDecoder = (bytes, blockCount, out, outOffset) => {
 /** The 16 non-uniform levels of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl). */
 const KVALUES_IQ4NL = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113] as const;
 
-const decodeIQ4_NL: BlockDecoder = (bytes, blockCount, out, outOffset) => {
-  const half = f16Table();
-  for (let b = 0; b < blockCount; b++) {
-    const base = b * 18;
-    const d = readHalf(half, bytes, base);
-    const y = outOffset + b * 32;
-    for (let j = 0; j < 16; j++) {
-      const q = bytes[base + 2 + j]!;
-      out[y + j] = fround(d * KVALUES_IQ4NL[q & 0x0f]!);
-      out[y + j + 16] = fround(d * KVALUES_IQ4NL[q >> 4]!);
-    }
-  }
-};
-
 const decodeIQ4_XS: BlockDecoder = (bytes, blockCount, out, outOffset) => {
   const half = f16Table();
   for (let b = 0; b < blockCount; b++) {
@@ -342,7 +337,7 @@ function type(name: string, id: number, blockSize: number, typeSize: number, dec
 const ALL_TYPES: readonly GgmlType[] = [
   type("F32", 0, 1, 4, plain(F32)),
   type("F16", 1, 1, 2, plain(F16)),
-  type("Q4_0", 2, 32, 18, decodeQ4_0),
+  type("Q4_0", 2, 32, 18, decodeNibbleBlocks(Q4_0_LEVELS)),
   type("Q4_1", 3, 32, 20, decodeQ4_1),
   type("Q5_0", 6, 32, 22, decodeQ5(false)),
   type("Q5_1", 7, 32, 24, decodeQ5(true)),
@@ -358,7 +353,7 @@ const ALL_TYPES: readonly GgmlType[] = [
   type("IQ2_XS", 17, 256, 74),
   type("IQ3_XXS", 18, 256, 98),
   type("IQ1_S", 19, 256, 50),
-  type("IQ4_NL", 20, 32, 18, decodeIQ4_NL),
+  type("IQ4_NL", 20, 32, 18, decodeNibbleBlocks(KVALUES_IQ4NL)),
   type("IQ3_S", 21, 256, 110),
   type("IQ2_S", 22, 256, 82),
   type("IQ4_XS", 23, 256, 136, decodeIQ4_XS),

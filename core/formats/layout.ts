@@ -5,7 +5,9 @@
  * gathered in presented order; the last tensor read is kept so that reading one tensor in row
  * ranges costs one read of the stored bytes.
  */
-import { BudgetError, FormatError } from "../errors.js";
+import { BudgetError } from "../errors.js";
+import { checkElementRange } from "./element-range.js";
+import { rowMajorStrides } from "./strided.js";
 import { elementCount, type TensorInfo } from "./tensor.js";
 
 /** Elements [start, start + count) of the stored row-major tensor, as float64. */
@@ -93,13 +95,6 @@ export class WholeTensorCache {
   }
 }
 
-/** Rejects element ranges outside a tensor of `total` elements. */
-export function checkElementRange(sourceName: string, tensorName: string, total: number, start: number, count: number): void {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > total) {
-    throw new FormatError(`${sourceName}: tensor "${tensorName}": element range ${start}+${count} outside its ${total} elements`);
-  }
-}
-
 export interface PresentedTensorSpec {
   readonly sourceName: string;
   readonly name: string;
@@ -148,12 +143,7 @@ function gather(
   count: number,
 ): Float64Array {
   const rank = storedShape.length;
-  const storedStrides = new Array<number>(rank);
-  let stride = 1;
-  for (let axis = rank - 1; axis >= 0; axis--) {
-    storedStrides[axis] = stride;
-    stride *= storedShape[axis]!;
-  }
+  const storedStrides = rowMajorStrides(storedShape);
   const dims = perm.map((axis) => storedShape[axis]!);
   const strides = perm.map((axis) => storedStrides[axis]!);
   // Multi-index of `start` in the permuted shape, then an odometer walk.

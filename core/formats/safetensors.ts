@@ -18,11 +18,12 @@
  */
 import type { ByteSource } from "./byte-source.js";
 import { FormatError } from "../errors.js";
-import { elementCount, type SkippedTensor, type TensorIndex, type TensorInfo } from "./tensor.js";
+import type { SkippedTensor, TensorIndex, TensorInfo } from "./tensor.js";
 import {
   BF16, F16, F32, F64, F4_E2M1, F6_E2M3, F6_E3M2, F8_E4M3, F8_E4M3FNUZ, F8_E5M2, F8_E5M2FNUZ, F8_E8M0,
   I16, I32, I64, I8, U16, U32, U64, U8, type ElementType, type PackedElementType,
 } from "./dtype.js";
+import { rangeCheckedTensor } from "./element-range.js";
 import { strictUtf8 } from "./text.js";
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
@@ -238,13 +239,6 @@ export async function readSafetensors(source: ByteSource): Promise<TensorIndex> 
   return { format: "safetensors", tensors, metadata, skipped };
 }
 
-/** Rejects an element range outside a tensor of `total` elements. */
-export function checkElementRange(sourceName: string, tensorName: string, total: number, start: number, count: number): void {
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > total) {
-    throw new FormatError(`${sourceName}: tensor "${tensorName}": element range ${start}+${count} outside its ${total} elements`);
-  }
-}
-
 /** A tensor stored contiguously, row-major, at `byteOffset` of `source`. */
 export function contiguousTensor(
   source: ByteSource,
@@ -254,20 +248,10 @@ export function contiguousTensor(
   byteOffset: number,
   type: ElementType,
 ): TensorInfo {
-  const total = elementCount(shape);
-  return {
-    name,
-    dtype,
-    shape,
-    async read(start, count) {
-      checkElementRange(source.name, name, total, start, count);
-      const out = new Float64Array(count);
-      if (count === 0) return out;
-      const bytes = await source.read(byteOffset + start * type.size, count * type.size);
-      type.decode(bytes, count, out, 0);
-      return out;
-    },
-  };
+  return rangeCheckedTensor(source.name, name, dtype, shape, async (start, count, out) => {
+    const bytes = await source.read(byteOffset + start * type.size, count * type.size);
+    type.decode(bytes, count, out, 0);
+  });
 }
 
 /** A tensor of sub-byte elements packed as a little-endian bit stream at `byteOffset`. */
@@ -279,21 +263,11 @@ export function packedTensor(
   byteOffset: number,
   type: PackedElementType,
 ): TensorInfo {
-  const total = elementCount(shape);
-  return {
-    name,
-    dtype,
-    shape,
-    async read(start, count) {
-      checkElementRange(source.name, name, total, start, count);
-      const out = new Float64Array(count);
-      if (count === 0) return out;
-      const firstBit = start * type.bits;
-      const firstByte = Math.floor(firstBit / 8);
-      const endByte = Math.ceil(((start + count) * type.bits) / 8);
-      const bytes = await source.read(byteOffset + firstByte, endByte - firstByte);
-      type.decode(bytes, firstBit - firstByte * 8, count, out, 0);
-      return out;
-    },
-  };
+  return rangeCheckedTensor(source.name, name, dtype, shape, async (start, count, out) => {
+    const firstBit = start * type.bits;
+    const firstByte = Math.floor(firstBit / 8);
+    const endByte = Math.ceil(((start + count) * type.bits) / 8);
+    const bytes = await source.read(byteOffset + firstByte, endByte - firstByte);
+    type.decode(bytes, firstBit - firstByte * 8, count, out, 0);
+  });
 }

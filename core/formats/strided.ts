@@ -6,9 +6,10 @@
  */
 import type { ByteSource } from "./byte-source.js";
 import { UnsupportedError } from "../errors.js";
-import { elementCount, type TensorInfo } from "./tensor.js";
+import type { TensorInfo } from "./tensor.js";
 import type { ElementType } from "./dtype.js";
-import { checkElementRange, contiguousTensor } from "./safetensors.js";
+import { rangeCheckedTensor } from "./element-range.js";
+import { contiguousTensor } from "./safetensors.js";
 
 /** Stored bytes one read may span. A transposed matrix spans the whole matrix for every row block. */
 export const MAX_STRIDED_SPAN_BYTES = 256 * 1024 * 1024;
@@ -59,52 +60,42 @@ export function stridedTensor(
   if (isRowMajor(shape, strides)) {
     return contiguousTensor(source, name, dtype, shape, byteOffset + offset * type.size, type);
   }
-  const total = elementCount(shape);
   const rank = shape.length;
-  return {
-    name,
-    dtype,
-    shape,
-    async read(start, count) {
-      checkElementRange(source.name, name, total, start, count);
-      const out = new Float64Array(count);
-      if (count === 0) return out;
-      // Multi-index of `start`, then step through the range like an odometer.
-      const index = new Array<number>(rank).fill(0);
-      let rest = start;
+  return rangeCheckedTensor(source.name, name, dtype, shape, async (start, count, out) => {
+    // Multi-index of `start`, then step through the range like an odometer.
+    const index = new Array<number>(rank).fill(0);
+    let rest = start;
+    for (let d = rank - 1; d >= 0; d--) {
+      index[d] = rest % shape[d]!;
+      rest = Math.floor(rest / shape[d]!);
+    }
+    const positions = new Float64Array(count);
+    let position = offset;
+    for (let d = 0; d < rank; d++) position += index[d]! * strides[d]!;
+    let low = position;
+    let high = position;
+    for (let i = 0; i < count; i++) {
+      positions[i] = position;
+      if (position < low) low = position;
+      if (position > high) high = position;
       for (let d = rank - 1; d >= 0; d--) {
-        index[d] = rest % shape[d]!;
-        rest = Math.floor(rest / shape[d]!);
+        index[d]!++;
+        position += strides[d]!;
+        if (index[d]! < shape[d]!) break;
+        position -= index[d]! * strides[d]!;
+        index[d] = 0;
       }
-      const positions = new Float64Array(count);
-      let position = offset;
-      for (let d = 0; d < rank; d++) position += index[d]! * strides[d]!;
-      let low = position;
-      let high = position;
-      for (let i = 0; i < count; i++) {
-        positions[i] = position;
-        if (position < low) low = position;
-        if (position > high) high = position;
-        for (let d = rank - 1; d >= 0; d--) {
-          index[d]!++;
-          position += strides[d]!;
-          if (index[d]! < shape[d]!) break;
-          position -= index[d]! * strides[d]!;
-          index[d] = 0;
-        }
-      }
-      const spanBytes = (high - low + 1) * type.size;
-      if (spanBytes > MAX_STRIDED_SPAN_BYTES) {
-        throw new UnsupportedError(`${source.name}: tensor "${name}" is not stored row-major (strides ${JSON.stringify(strides)}); reading ${count} of its elements would fetch ${spanBytes} bytes at once, above the ${MAX_STRIDED_SPAN_BYTES}-byte limit`);
-      }
-      const bytes = await source.read(byteOffset + low * type.size, spanBytes);
-      const one = new Float64Array(1);
-      for (let i = 0; i < count; i++) {
-        const at = (positions[i]! - low) * type.size;
-        type.decode(bytes.subarray(at, at + type.size), 1, one, 0);
-        out[i] = one[0]!;
-      }
-      return out;
-    },
-  };
+    }
+    const spanBytes = (high - low + 1) * type.size;
+    if (spanBytes > MAX_STRIDED_SPAN_BYTES) {
+      throw new UnsupportedError(`${source.name}: tensor "${name}" is not stored row-major (strides ${JSON.stringify(strides)}); reading ${count} of its elements would fetch ${spanBytes} bytes at once, above the ${MAX_STRIDED_SPAN_BYTES}-byte limit`);
+    }
+    const bytes = await source.read(byteOffset + low * type.size, spanBytes);
+    const one = new Float64Array(1);
+    for (let i = 0; i < count; i++) {
+      const at = (positions[i]! - low) * type.size;
+      type.decode(bytes.subarray(at, at + type.size), 1, one, 0);
+      out[i] = one[0]!;
+    }
+  });
 }

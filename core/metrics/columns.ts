@@ -2,27 +2,19 @@
  * The per-layer columns weightwatcher computes from the ESD (spec §3.2), all over the full ESD
  * with its zeros, plus the fit-dependent ones (alpha_weighted, log_alpha_norm).
  */
+import type { LayerRecord } from "../report.js";
 import { CompensatedSum, compensatedSum } from "./summation.js";
 import { zeroThreshold, type LayerSpectrum } from "./spectrum.js";
 
 /** weightwatcher's default `tolerance` for weak_rank_loss; a falsy tolerance means this. */
 export const DEFAULT_TOLERANCE = 1e-6;
 
-export interface NormColumns {
-  num_evals: number;
-  lambda_max: number;
-  sv_max: number;
-  sv_min: number;
-  rank_loss: number;
-  weak_rank_loss: number;
-  matrix_rank: number;
-  entropy: number;
-  norm: number;
-  log_norm: number;
-  spectral_norm: number;
-  log_spectral_norm: number;
-  stable_rank: number;
-}
+/** The LayerRecord columns computed from the ESD alone, whatever the fit. */
+export type NormColumns = Pick<
+  LayerRecord,
+  | "num_evals" | "lambda_max" | "sv_max" | "sv_min" | "rank_loss" | "weak_rank_loss" | "matrix_rank"
+  | "entropy" | "norm" | "log_norm" | "spectral_norm" | "log_spectral_norm" | "stable_rank"
+>;
 
 export interface NormOptions {
   tolerance: number;

@@ -1,8 +1,10 @@
 /**
  * Tail probabilities for the large-n p-values: Student's t (Spearman) and the standard normal
- * (Kendall). Written from the textbook definitions: the regularized incomplete beta and gamma
- * functions, evaluated by their power series or by modified-Lentz continued fractions.
+ * (Kendall). Written from the textbook definitions: Student's t through the regularized incomplete
+ * beta function (modified-Lentz continued fraction), the normal through the upper incomplete gamma
+ * function the truncated power law uses (metrics/incomplete-gamma.ts).
  */
+import { upperIncompleteGamma } from "../metrics/incomplete-gamma.js";
 
 const EPSILON = 1e-15;
 const TINY = 1e-300;
@@ -69,43 +71,11 @@ export function studentTTwoSided(t: number, df: number): number {
   return regularizedBeta(df / (df + t * t), df / 2, 0.5);
 }
 
-/** Regularized upper incomplete gamma Q(a, x) = Γ(a, x) / Γ(a). */
-export function regularizedGammaQ(a: number, x: number): number {
-  if (x <= 0) return 1;
-  const logFront = a * Math.log(x) - x - logGamma(a);
-  if (x < a + 1) {
-    // power series of P(a, x), then Q = 1 − P
-    let term = 1 / a;
-    let sum = term;
-    for (let n = 1; n <= MAX_ITERATIONS; n++) {
-      term *= x / (a + n);
-      sum += term;
-      if (Math.abs(term) < Math.abs(sum) * EPSILON) break;
-    }
-    return 1 - sum * Math.exp(logFront);
-  }
-  // continued fraction of Q(a, x), modified Lentz
-  let b = x + 1 - a;
-  let c = 1 / TINY;
-  let d = 1 / b;
-  let h = d;
-  for (let i = 1; i <= MAX_ITERATIONS; i++) {
-    const an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < TINY) d = TINY;
-    c = b + an / c;
-    if (Math.abs(c) < TINY) c = TINY;
-    d = 1 / d;
-    const step = d * c;
-    h *= step;
-    if (Math.abs(step - 1) < EPSILON) break;
-  }
-  return Math.exp(logFront) * h;
-}
+/** Γ(1/2) = √π. */
+const GAMMA_HALF = Math.sqrt(Math.PI);
 
-/** Two-sided tail P(|Z| >= |z|) of the standard normal: erfc(|z|/√2) = Q(1/2, z²/2). */
+/** Two-sided tail P(|Z| >= |z|) of the standard normal: erfc(|z|/√2) = Γ(1/2, z²/2) / Γ(1/2). */
 export function normalTwoSided(z: number): number {
   if (Number.isNaN(z)) return Number.NaN;
-  return regularizedGammaQ(0.5, (z * z) / 2);
+  return upperIncompleteGamma(0.5, (z * z) / 2) / GAMMA_HALF;
 }

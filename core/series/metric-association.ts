@@ -3,9 +3,9 @@
  * p-values, the least-squares line, and whether "smaller is better" holds, stated only when the data
  * can support it.
  */
-import { leastSquaresLine } from "./least-squares.js";
+import { leastSquaresLine, type LeastSquaresLine } from "./least-squares.js";
 import type { NoiseAssessment } from "./noise.js";
-import { rankCorrelation, type PValueMethod } from "./rank-correlation.js";
+import { rankCorrelation, type RankCorrelation } from "./rank-correlation.js";
 
 /** Two-sided level below which a rank correlation counts as a finding (the common convention). */
 export const SIGNIFICANCE_LEVEL = 0.05;
@@ -15,18 +15,10 @@ export const MIN_CHECKPOINTS = 3;
 
 export type TargetBetter = "higher" | "lower";
 
-export interface MetricAssociation {
+/** The rank correlations and the least-squares line of the metric against the target, and what they say. */
+export interface MetricAssociation extends RankCorrelation, LeastSquaresLine {
   /** Checkpoints with both a metric value and a target. */
   n: number;
-  spearman: number | null;
-  spearman_p: number | null;
-  kendall: number | null;
-  kendall_p: number | null;
-  p_method: PValueMethod;
-  slope: number | null;
-  intercept: number | null;
-  r2: number | null;
-  rmse: number | null;
   /** The sign of the Spearman correlation read against the target: which metric values go with the better target. */
   direction: "smaller is better" | "larger is better" | null;
   /** true/false: "smaller is better" holds / is contradicted, significantly; null: no conclusion (see `conclusion`). */

@@ -129,34 +129,9 @@ export function eigvalshOfMatrix(kernel: SpectralKernel, w: Float64Array, rows: 
   if (w.length !== rows * cols) {
     throw new RangeError(`eigvalshOfMatrix: ${w.length} values for a ${rows} x ${cols} matrix`);
   }
-  if (rows >= cols) {
-    const accumulator = kernel.gram(cols);
-    try {
-      accumulator.addRows(w);
-    } catch (error) {
-      accumulator.dispose();
-      throw error;
-    }
-    return accumulator.eigvalsh();
-  }
-  // rows < cols: feed the rows of Wᵀ (columns of W) in blocks
-  const m = rows;
-  const accumulator = kernel.gram(m);
-  try {
-    const blockRows = 256;
-    const block = new Float64Array(blockRows * m);
-    for (let first = 0; first < cols; first += blockRows) {
-      const count = Math.min(blockRows, cols - first);
-      for (let r = 0; r < count; r++) {
-        const column = first + r;
-        for (let i = 0; i < m; i++) block[r * m + i] = w[i * cols + column]!;
-      }
-      accumulator.addRows(block.subarray(0, count * m));
-    }
-  } catch (error) {
-    accumulator.dispose();
-    throw error;
-  }
+  const gram = rows >= cols ? "columns" : "rows";
+  const accumulator = kernel.gram(gram === "columns" ? cols : rows);
+  addMatrix(accumulator, w, rows, cols, gram);
   return accumulator.eigvalsh();
 }
 
@@ -175,25 +150,34 @@ export function eighOfMatrix(kernel: SpectralKernel, w: Float64Array, rows: numb
     accumulator.dispose();
     throw new UnsupportedError(`eigenvectors of a ${m}-column Gram: this spectral kernel has no eigenvector path`);
   }
+  addMatrix(accumulator, w, rows, cols, gram);
+  return accumulator.eigh();
+}
+
+/**
+ * Feeds a dense row-major `rows` x `cols` matrix W into the Gram accumulator of side `gram`:
+ * "columns" (WᵀW) takes W's rows as they are; "rows" (W Wᵀ) takes the rows of Wᵀ (columns of W),
+ * gathered in blocks of 256. Disposes the accumulator when feeding fails.
+ */
+function addMatrix(accumulator: GramAccumulator, w: Float64Array, rows: number, cols: number, gram: "rows" | "columns"): void {
   try {
     if (gram === "columns") {
       accumulator.addRows(w);
-    } else {
-      // the rows of Wᵀ (columns of W), in blocks
-      const blockRows = 256;
-      const block = new Float64Array(blockRows * m);
-      for (let first = 0; first < cols; first += blockRows) {
-        const count = Math.min(blockRows, cols - first);
-        for (let r = 0; r < count; r++) {
-          const column = first + r;
-          for (let i = 0; i < m; i++) block[r * m + i] = w[i * cols + column]!;
-        }
-        accumulator.addRows(block.subarray(0, count * m));
+      return;
+    }
+    const m = rows;
+    const blockRows = 256;
+    const block = new Float64Array(blockRows * m);
+    for (let first = 0; first < cols; first += blockRows) {
+      const count = Math.min(blockRows, cols - first);
+      for (let r = 0; r < count; r++) {
+        const column = first + r;
+        for (let i = 0; i < m; i++) block[r * m + i] = w[i * cols + column]!;
       }
+      accumulator.addRows(block.subarray(0, count * m));
     }
   } catch (error) {
     accumulator.dispose();
     throw error;
   }
-  return accumulator.eigh();
 }

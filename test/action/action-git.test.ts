@@ -3,7 +3,7 @@
  * requests change real checkpoints (../shared/models/series), against a local fake of the GitHub
  * REST API that validates every request against GitHub's OpenAPI description.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,7 @@ import { hasShared, requireShared } from "../shared.js";
 import { FakeGitHub } from "./fake-github.js";
 import { FakeWorkerApi } from "./fake-worker-api.js";
 import { buildOrigin, cloneWorkspace, diffEntries, OWNER, PR_CORRUPT, PR_MIXED, PR_RECOVERY, REPO, type Origin } from "./git-fixture.js";
-import { pullRequestEvent, runBundle, type BundleRun } from "./run-bundle.js";
+import { readActionReport as readReport, runBundle, runPullRequest, type BundleRun } from "./run-bundle.js";
 
 requireShared("the GitHub Action tests on real checkpoints");
 
@@ -22,10 +22,6 @@ const REPOSITORY = `${OWNER}/${REPO}`;
 
 function layersWith(file: ComparedFile, verdict: "fail" | "warn"): string[] {
   return file.comparison.layers.filter((l) => l.verdict === verdict).map((l) => l.name);
-}
-
-function readReport(run: BundleRun): ActionReport {
-  return JSON.parse(readFileSync(run.outputs.report!, "utf8")) as ActionReport;
 }
 
 function file(report: ActionReport, name: string) {
@@ -40,15 +36,7 @@ describe.skipIf(!hasShared)("the Action bundle on pull requests (checkpoints in 
   let github: FakeGitHub;
 
   const run = (workspace: string, prNumber: number, inputs: Record<string, string>, headRepository = REPOSITORY) =>
-    runBundle({
-      workspace,
-      scratch,
-      apiUrl: github.baseUrl,
-      repository: REPOSITORY,
-      eventName: "pull_request",
-      event: pullRequestEvent(prNumber, origin.baseSha, origin.heads.get(prNumber)!, REPOSITORY, headRepository),
-      inputs: { "github-token": TOKEN, ...inputs },
-    });
+    runPullRequest({ workspace, scratch, apiUrl: github.baseUrl, repository: REPOSITORY, origin, number: prNumber, headRepository, inputs: { "github-token": TOKEN, ...inputs } });
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(tmpdir(), "aw-action-git-"));

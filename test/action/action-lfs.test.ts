@@ -3,17 +3,17 @@
  * Action compares pointer oids first and downloads, through the LFS batch API of a local server
  * that counts the bytes it serves, only the objects it must analyze.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ActionReport, ComparedFile } from "../../action/src/action-report.js";
+import type { ComparedFile } from "../../action/src/action-report.js";
 import { localLfsObjectPath } from "../../action/src/checkpoint-version.js";
 import { parseLfsPointer } from "../../action/src/lfs-pointer.js";
 import { hasShared, requireShared } from "../shared.js";
 import { FakeGitHub } from "./fake-github.js";
 import { buildOrigin, cloneWorkspace, diffEntries, hasGitLfs, lfsObjects, OWNER, REPO, type Origin, type PullRequestSpec } from "./git-fixture.js";
-import { pullRequestEvent, runBundle } from "./run-bundle.js";
+import { readActionReport, runPullRequest } from "./run-bundle.js";
 
 requireShared("the GitHub Action's Git LFS tests");
 const gitLfs = hasGitLfs();
@@ -50,15 +50,7 @@ describe.skipIf(!hasShared || !gitLfs)("the Action bundle with checkpoints in Gi
   });
 
   const run = (workspace: string) =>
-    runBundle({
-      workspace,
-      scratch,
-      apiUrl: github.baseUrl,
-      repository: REPOSITORY,
-      eventName: "pull_request",
-      event: pullRequestEvent(7, origin.baseSha, origin.heads.get(7)!, REPOSITORY),
-      inputs: { "github-token": TOKEN, "fail-on": "fail", randomize: "false" },
-    });
+    runPullRequest({ workspace, scratch, apiUrl: github.baseUrl, repository: REPOSITORY, origin, number: 7, inputs: { "github-token": TOKEN, "fail-on": "fail", randomize: "false" } });
 
   it("downloads only the changed objects, through the batch API, and fails the regression naming fc1 and fc2", async () => {
     const head = origin.heads.get(7)!;
@@ -74,7 +66,7 @@ describe.skipIf(!hasShared || !gitLfs)("the Action bundle with checkpoints in Gi
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(1);
     expect(result.outputs.verdict).toBe("fail");
-    const report = JSON.parse(readFileSync(result.outputs.report!, "utf8")) as ActionReport;
+    const report = readActionReport(result);
     const epochs = report.files.find((f) => f.path === "models/epochs.safetensors") as ComparedFile;
     expect(epochs.comparison.layers.filter((l) => l.verdict === "fail").map((l) => l.name)).toEqual(["fc1", "fc2"]);
     // The LFS oid is the file's SHA-256: the report's identity, without reading the file to hash it.

@@ -6,7 +6,9 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { ActionReport } from "../../action/src/action-report.js";
 import { repoRoot } from "../shared.js";
+import type { Origin } from "./git-fixture.js";
 
 export const BUNDLE = path.join(repoRoot, "dist", "index.js");
 
@@ -100,4 +102,36 @@ export function pullRequestEvent(number: number, baseSha: string, headSha: strin
     },
     repository: { full_name: repository },
   };
+}
+
+export interface PullRequestRunOptions {
+  workspace: string;
+  scratch: string;
+  apiUrl: string;
+  repository: string;
+  origin: Origin;
+  /** A pull request of `origin`: its head is origin.heads.get(number), its base origin.baseSha. */
+  number: number;
+  /** The head's repository when the pull request comes from a fork. */
+  headRepository?: string;
+  inputs: Record<string, string>;
+}
+
+/** The bundle run on the pull_request event of one of the origin's pull requests. */
+export function runPullRequest(options: PullRequestRunOptions): Promise<BundleRun> {
+  const { origin, number, repository } = options;
+  return runBundle({
+    workspace: options.workspace,
+    scratch: options.scratch,
+    apiUrl: options.apiUrl,
+    repository,
+    eventName: "pull_request",
+    event: pullRequestEvent(number, origin.baseSha, origin.heads.get(number)!, repository, options.headRepository),
+    inputs: options.inputs,
+  });
+}
+
+/** The report file a run wrote (its `report` output). */
+export function readActionReport(run: BundleRun): ActionReport {
+  return JSON.parse(readFileSync(run.outputs.report!, "utf8")) as ActionReport;
 }

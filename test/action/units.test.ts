@@ -9,7 +9,7 @@ import { readInputs } from "../../action/src/inputs.js";
 import { lfsEndpoint } from "../../action/src/lfs-batch.js";
 import { parseLfsPointer } from "../../action/src/lfs-pointer.js";
 import { globToRegExp, pathMatcher } from "../../action/src/path-globs.js";
-import { parsePolicyText } from "../../action/src/policy-input.js";
+import { parsePolicy as parsePolicyText } from "../../cli/policy-file.js";
 import { repoRoot } from "../shared.js";
 import { GitHubOpenApi } from "./github-openapi.js";
 

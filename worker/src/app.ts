@@ -13,6 +13,7 @@ import { comparisonRoutes } from "./routes/comparisons.js";
 import { modelRoutes } from "./routes/models.js";
 import { objectRoutes } from "./routes/objects.js";
 import { plotRoutes } from "./routes/plots.js";
+import { seriesRoutes } from "./routes/series.js";
 
 /** One line per validation issue: where, and what is wrong. */
 function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, target: string): string {
@@ -55,5 +56,6 @@ export function createApp(): OpenAPIHono<{ Bindings: Env }> {
   comparisonRoutes(app);
   objectRoutes(app);
   modelRoutes(app);
+  seriesRoutes(app);
   return app;
 }

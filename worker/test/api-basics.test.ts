@@ -23,6 +23,8 @@ describe("open routes", () => {
       "/v1/models/{name}/history",
       "/v1/objects",
       "/v1/objects/{key}",
+      "/v1/series",
+      "/v1/series/{id}",
     ]);
     expect(Object.keys(document.paths["/v1/objects/{key}"]!).sort()).toEqual(["delete", "post", "put"]);
     expect(document.components.securitySchemes).toEqual({ bearerAuth: { type: "http", scheme: "bearer" } });

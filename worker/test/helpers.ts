@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import worker from "../src/index.js";
 import type { Env } from "../src/env.js";
 import type { JobMessage } from "../src/fanout/messages.js";
+import { randomValues, safetensorsBytes } from "../../bench/f32-safetensors.js";
 
 export const API_KEY = "test-key-1";
 
@@ -43,47 +44,8 @@ export function capturingQueue(): Queue<JobMessage> & { sent: JobMessage[] } {
   return queue as unknown as Queue<JobMessage> & { sent: JobMessage[] };
 }
 
-/** Deterministic uniform values in [-1, 1) (mulberry32). */
-export function randomValues(seed: number, count: number, scale = 1): Float32Array {
-  let state = seed >>> 0;
-  const values = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    values[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return values;
-}
-
-export interface TestTensor {
-  name: string;
-  shape: number[];
-  values: Float32Array;
-}
-
-/** A safetensors file (F32 tensors) in memory. */
-export function safetensorsBytes(tensors: readonly TestTensor[]): Uint8Array {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const tensor of tensors) {
-    header[tensor.name] = { dtype: "F32", shape: tensor.shape, data_offsets: [offset, offset + tensor.values.byteLength] };
-    offset += tensor.values.byteLength;
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8 !== 0) json += " ";
-  const headerBytes = new TextEncoder().encode(json);
-  const bytes = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  bytes.set(headerBytes, 8);
-  let position = 8 + headerBytes.length;
-  for (const tensor of tensors) {
-    bytes.set(new Uint8Array(tensor.values.buffer, tensor.values.byteOffset, tensor.values.byteLength), position);
-    position += tensor.values.byteLength;
-  }
-  return bytes;
-}
+// Seeded float32 values and safetensors files: the builders of the Worker load test's uploads.
+export { randomValues, safetensorsBytes };
 
 /** Two dense layers (128x64, 96x64) and a bias, values scaled by `scale`. */
 export function twoLayerModel(seed: number, scale = 1): Uint8Array {

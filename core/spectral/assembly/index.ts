@@ -51,6 +51,7 @@
  *     the column is finished), so the eigenvalue path pays one store per column for it.
  */
 
+import { axpy, dot } from "./level1";
 import { reflectorProductTransposed, tridiagonalEigenpairs } from "./vectors";
 
 /** Rows of W packed per rank-r update; bigger blocks only cost memory (the update is tiled by 4). */
@@ -308,38 +309,6 @@ export function accumulate(rows: i32): void {
 
 // ---------------------------------------------------------------------------------------------
 // Level-1/2 helpers on contiguous doubles (unaligned f64x2)
-
-function dot(x: usize, y: usize, n: i32): f64 {
-  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 3;
-    a0 = f64x2.add(a0, f64x2.mul(v128.load(x + o), v128.load(y + o)));
-    a1 = f64x2.add(a1, f64x2.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
-  }
-  a0 = f64x2.add(a0, a1);
-  let s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    s += load<f64>(x + o) * load<f64>(y + o);
-  }
-  return s;
-}
-
-/** y += alpha x */
-function axpy(alpha: f64, x: usize, y: usize, n: i32): void {
-  const va = f64x2.splat(alpha);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 3;
-    v128.store(y + o, f64x2.add(v128.load(y + o), f64x2.mul(va, v128.load(x + o))));
-    v128.store(y + o, f64x2.add(v128.load(y + o, 16), f64x2.mul(va, v128.load(x + o, 16))), 16);
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    store<f64>(y + o, load<f64>(y + o) + alpha * load<f64>(x + o));
-  }
-}
 
 function scale(alpha: f64, x: usize, n: i32): void {
   for (let i = 0; i < n; i++) {
@@ -623,34 +592,12 @@ function tridiagonalEigenvalues(): bool {
  */
 export function eigvalsh(): usize {
   if (!ensureMemory(<f64>pRegion + reductionRegionBytes(<f64>m))) return 1;
-  pW = pRegion;
-  pUp = pW + <usize>align64(<f64>m * <f64>NB * 8);
-  pZp = pUp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
-  pD = pZp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
-  pE = pD + <usize>align64(<f64>m * 8);
-  // power-of-two scaling to max|X| in [0.5, 1)
-  const count = colStart(m, m);
-  let maxAbs: f64 = 0;
-  for (let i: usize = 0; i < count; i++) {
-    const a = Math.abs(load<f64>(pX + (i << 3)));
-    if (!(a <= maxAbs)) {
-      // a NaN lands here too, and must not be overwritten by a later finite maximum
-      if (isNaN(a)) return 0;
-      maxAbs = a;
-    }
-  }
-  if (!isFinite(maxAbs)) return 0;
-  if (maxAbs == 0) {
+  layOutReduction();
+  const up = scaleToUnitRange();
+  if (isNaN(up)) return 0;
+  if (up == 0) {
     memory.fill(pD, 0, <usize>m << 3);
     return pD;
-  }
-  // clamped so both factors stay normal numbers (Gram entries never get near these bounds)
-  const exponent = <i32>Math.max(-1000, Math.min(1000, Math.floor(Math.log2(maxAbs)) + 1));
-  const down = pow2(-exponent);
-  const up = pow2(exponent);
-  for (let i: usize = 0; i < count; i++) {
-    const a = pX + (i << 3);
-    store<f64>(a, load<f64>(a) * down);
   }
   tridiagonalize();
   if (!tridiagonalEigenvalues()) return 2;
@@ -672,35 +619,15 @@ export function eigh(): usize {
   const vectorsAt = pRegion + <usize>align64(region);
   if (!ensureMemory(<f64>vectorsAt + <f64>m * <f64>m * 8)) return 1;
   pVectors = vectorsAt;
-  pW = pRegion;
-  pUp = pW + <usize>align64(<f64>m * <f64>NB * 8);
-  pZp = pUp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
-  pD = pZp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
-  pE = pD + <usize>align64(<f64>m * 8);
-  const count = colStart(m, m);
-  let maxAbs: f64 = 0;
-  for (let i: usize = 0; i < count; i++) {
-    const a = Math.abs(load<f64>(pX + (i << 3)));
-    if (!(a <= maxAbs)) {
-      // a NaN lands here too, and must not be overwritten by a later finite maximum
-      if (isNaN(a)) return 0;
-      maxAbs = a;
-    }
-  }
-  if (!isFinite(maxAbs)) return 0;
-  if (maxAbs == 0) {
+  layOutReduction();
+  const up = scaleToUnitRange();
+  if (isNaN(up)) return 0;
+  if (up == 0) {
     // X = 0: every vector is an eigenvector; the identity is the answer LAPACK gives
     memory.fill(pD, 0, <usize>m << 3);
     memory.fill(pVectors, 0, (<usize>m * <usize>m) << 3);
     for (let i = 0; i < m; i++) store<f64>(pVectors + ((<usize>i * <usize>m + <usize>i) << 3), 1.0);
     return pD;
-  }
-  const exponent = <i32>Math.max(-1000, Math.min(1000, Math.floor(Math.log2(maxAbs)) + 1));
-  const down = pow2(-exponent);
-  const up = pow2(exponent);
-  for (let i: usize = 0; i < count; i++) {
-    const a = pX + (i << 3);
-    store<f64>(a, load<f64>(a) * down);
   }
   tridiagonalize();
   reflectorProductTransposed(pX, m, pVectors);
@@ -712,6 +639,42 @@ export function eigh(): usize {
 /** Where eigh() left the eigenvectors. */
 export function eigenvectors(): usize {
   return pVectors;
+}
+
+/** Places the reduction's workspace (W, Up, Zp, d, e) at the start of the region. */
+function layOutReduction(): void {
+  pW = pRegion;
+  pUp = pW + <usize>align64(<f64>m * <f64>NB * 8);
+  pZp = pUp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
+  pD = pZp + <usize>align64(<f64>(m + 4) * <f64>(2 * NB) * 8);
+  pE = pD + <usize>align64(<f64>m * 8);
+}
+
+/**
+ * Scales X by a power of two (exact) so that max|X_ij| is in [0.5, 1) and returns the factor that
+ * scales the eigenvalues back; NaN (X untouched) if X has a NaN or infinite entry, 0 if X = 0.
+ */
+function scaleToUnitRange(): f64 {
+  const count = colStart(m, m);
+  let maxAbs: f64 = 0;
+  for (let i: usize = 0; i < count; i++) {
+    const a = Math.abs(load<f64>(pX + (i << 3)));
+    if (!(a <= maxAbs)) {
+      // a NaN lands here too, and must not be overwritten by a later finite maximum
+      if (isNaN(a)) return NaN;
+      maxAbs = a;
+    }
+  }
+  if (!isFinite(maxAbs)) return NaN;
+  if (maxAbs == 0) return 0;
+  // clamped so both factors stay normal numbers (Gram entries never get near these bounds)
+  const exponent = <i32>Math.max(-1000, Math.min(1000, Math.floor(Math.log2(maxAbs)) + 1));
+  const down = pow2(-exponent);
+  for (let i: usize = 0; i < count; i++) {
+    const a = pX + (i << 3);
+    store<f64>(a, load<f64>(a) * down);
+  }
+  return pow2(exponent);
 }
 
 function pow2(k: i32): f64 {

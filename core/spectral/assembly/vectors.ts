@@ -20,6 +20,8 @@
  * is column k from row k+1 (v_{k+1} = 1 stored explicitly), its tau at X(k, k).
  */
 
+import { axpy, dot } from "./level1";
+
 const EPS: f64 = 1.1102230246251565e-16; // unit roundoff 2^-53
 /** The eigenvalue path's absolute deflation threshold (X is scaled to max|X_ij| in [0.5, 1)). */
 const ABSOLUTE_DEFLATION: f64 = 1e-22;
@@ -31,38 +33,6 @@ const REFLECTOR_BLOCK_BYTES: i32 = 512 * 1024;
 function packedColumn(pX: usize, j: i32, m: i32): usize {
   // address of X(j, j): column j holds rows j..m-1 contiguously
   return pX + ((<usize>j * <usize>m - ((<usize>j * <usize>(j - 1)) >> 1)) << 3);
-}
-
-function dotRows(x: usize, y: usize, n: i32): f64 {
-  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 3;
-    a0 = f64x2.add(a0, f64x2.mul(v128.load(x + o), v128.load(y + o)));
-    a1 = f64x2.add(a1, f64x2.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
-  }
-  a0 = f64x2.add(a0, a1);
-  let s = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    s += load<f64>(x + o) * load<f64>(y + o);
-  }
-  return s;
-}
-
-/** y += alpha x */
-function axpyRows(alpha: f64, x: usize, y: usize, n: i32): void {
-  const va = f64x2.splat(alpha);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const o = <usize>i << 3;
-    v128.store(y + o, f64x2.add(v128.load(y + o), f64x2.mul(va, v128.load(x + o))));
-    v128.store(y + o, f64x2.add(v128.load(y + o, 16), f64x2.mul(va, v128.load(x + o, 16))), 16);
-  }
-  for (; i < n; i++) {
-    const o = <usize>i << 3;
-    store<f64>(y + o, load<f64>(y + o) + alpha * load<f64>(x + o));
-  }
 }
 
 /**
@@ -91,8 +61,8 @@ export function reflectorProductTransposed(pX: usize, m: i32, pY: usize): void {
         const v = column + 8; // v_{k+1} = 1, rows k+1..m-1
         const segment = row + (<usize>(k + 1) << 3);
         const len = m - k - 1;
-        const s = dotRows(segment, v, len);
-        if (s != 0) axpyRows(-tau * s, v, segment, len);
+        const s = dot(segment, v, len);
+        if (s != 0) axpy(-tau * s, v, segment, len);
       }
     }
   }

@@ -10,7 +10,7 @@ import { parseRegistryKey } from "../sources/object-keys.js";
 import { getVersion } from "../storage/registry.js";
 
 /** File endings of model files, most preferred first, when a version folder holds several. */
-const MODEL_FILE_ENDINGS = [".safetensors", ".gguf", ".onnx", ".pt", ".pth", ".bin", ".h5", ".keras", ".npz", "model.json"];
+export const MODEL_FILE_ENDINGS = [".safetensors", ".gguf", ".onnx", ".pt", ".pth", ".bin", ".h5", ".keras", ".npz", "model.json"];
 /** Listing pages per prefix and run (1000 keys each), so one run stays within its limits. */
 const MAX_PAGES = 20;
 
