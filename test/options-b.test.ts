@@ -32,6 +32,14 @@ describe("upper incomplete gamma Γ(s, z)", () => {
   // E1(z) = Γ(0, z), exponential integral values (Abramowitz & Stegun table 5.1, to 20 digits).
   const E1: Array<[number, number]> = [[0.5, 0.55977359477616081175], [1, 0.21938393439552027368], [2, 0.048900510708061119567], [5, 0.0011482955912753257973]];
 
+  it("positive orders near z = 0: Γ(s, 0) = Γ(s) and no cancellation for tiny z (SciPy gamma·gammaincc)", () => {
+    const reference: Array<[number, number, number]> = [
+      [0.3, 0, 2.991568987687591], [0.6, 1e-12, 1.4891921436532598], [2.6, 1e-12, 1.4296245588603045],
+      [0.7, 1e-300, 1.2980553326475581], [0.6, 0.5, 0.5675296513043793], [3.5, 2, 2.5914740071910747],
+    ];
+    for (const [order, z, expected] of reference) expectRel(upperIncompleteGamma(order, z), expected, 1e-14, `Γ(${order}, ${z})`);
+  });
+
   it("Γ(0, z) = E1(z) on both branches (series z <= 1, continued fraction z > 1)", () => {
     for (const [z, e1] of E1) expectRel(upperIncompleteGamma(0, z), e1, 2e-15, `Γ(0, ${z})`);
   });

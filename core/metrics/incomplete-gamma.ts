@@ -117,6 +117,7 @@ function gammaPositive(s: number): number {
   const n = Math.round(s);
   const s0 = s - n;
   let value = 1 + gamma1pm1(s0); // Γ(1 + s₀)
+  if (n === 0) return value / s; // s < 0.5: Γ(s) = Γ(1 + s) / s
   for (let a = 1 + s0; a < s - 0.25; a += 1) value *= a;
   return value;
 }
@@ -131,17 +132,10 @@ export function upperIncompleteGamma(s: number, z: number): number {
   if (z === 0) return s > 0 ? gammaPositive(s) : Infinity;
   if (z > 1 && z > s + 1) return continuedFraction(s, z);
   if (s > 0.5) {
-    if (z <= 1) {
-      const n = Math.round(s);
-      let a = s - n;
-      let value = smallOrderSeries(a, z);
-      for (let k = 0; k < n; k++) {
-        value = a * value + powExp(a, z);
-        a = s - n + k + 1;
-      }
-      return value;
-    }
-    // 1 < z <= s + 1: Γ(s) − γ(s, z), with γ(s, z) = z^s e^−z Σ_{k≥0} z^k / (s(s+1)…(s+k)).
+    // z <= s + 1: Γ(s) − γ(s, z). Q(s, z) >= Q(0.5, 1) ≈ 0.157 for z <= 1, so the subtraction costs
+    // under one digit there; the recurrence up from a small order would cancel catastrophically
+    // for tiny z (Γ(a, z) ~ z^a / −a against z^a e^−z).
+    // γ(s, z) = z^s e^−z Σ_{k≥0} z^k / (s(s+1)…(s+k)).
     let term = 1 / s;
     let sum = term;
     for (let k = 1; k < 100000; k++) {
