@@ -272,6 +272,7 @@ async function main(): Promise<void> {
 
   // end to end on a real checkpoint: every 2-D layer's eigenvalues
   const e2e: string[] = [];
+  let checkpointSvd = 0;
   const checkpoint = path.resolve(repoRoot, "..", "shared", "models", "series", "mlp_batchsize", "bs0032.safetensors");
   if (existsSync(checkpoint)) {
     const timeFile = async (): Promise<{ seconds: number; layers: [Float64Array, number, number][] }> => {
@@ -302,6 +303,7 @@ async function main(): Promise<void> {
       const times: number[] = [];
       for (let rep = 0; rep < 5; rep++) times.push((await python.ask<{ wall: number }>("svd", file)).wall);
       svdTotal += min(times);
+      checkpointSvd = svdTotal;
       rmSync(file);
     }
     e2e.push(
@@ -311,14 +313,21 @@ async function main(): Promise<void> {
   const cli = path.join(repoRoot, "build", "cli", "bin.js");
   if (existsSync(cli)) {
     const layerFile = path.join(tmpDir, "layer_2048x4096.safetensors");
-    writeSafetensorsLayer(layerFile, randomMatrix(2048 * 4096, 5), 2048, 4096);
-    const targets = [checkpoint, layerFile].filter((f) => existsSync(f));
-    for (const target of targets) {
+    const layerValues = randomMatrix(2048 * 4096, 5);
+    writeSafetensorsLayer(layerFile, layerValues, 2048, 4096);
+    // The reference for the end-to-end rows: numpy's SVD of the same matrices (weightwatcher's path).
+    const layerNpy = path.join(tmpDir, "layer_2048x4096.npy");
+    writeNpy(layerNpy, layerValues, 2048, 4096);
+    const layerSvd: number[] = [];
+    for (let rep = 0; rep < 3; rep++) layerSvd.push((await python.ask<{ wall: number }>("svd", layerNpy)).wall);
+    rmSync(layerNpy);
+    const targets: Array<[string, string]> = [[checkpoint, `numpy svd of its matrices: ${fmt(checkpointSvd)}`], [layerFile, `numpy svd of the matrix: ${fmt(min(layerSvd))}`]];
+    for (const [target, reference] of targets.filter(([f]) => existsSync(f))) {
       const t0 = performance.now();
       const run = spawnSync(process.execPath, [cli, "analyze", target, "--format", "json"], { encoding: "utf8", maxBuffer: 1 << 28 });
       const seconds = (performance.now() - t0) / 1e3;
       const status = run.status === 0 ? "exit 0" : `exit ${run.status}: ${(run.stderr ?? "").trim().split("\n")[0]}`;
-      e2e.push(`| \`alphawatch analyze ${path.basename(target)} --format json\` (CLI, end to end) | ${fmt(seconds)} | ${status} |`);
+      e2e.push(`| \`alphawatch analyze ${path.basename(target)} --format json\` (CLI, end to end, ${status}) | ${fmt(seconds)} | ${reference} |`);
     }
     rmSync(layerFile);
   } else {

@@ -1,8 +1,9 @@
 /**
- * ByteSource over a local file: positional reads through one file handle, opened lazily.
+ * ByteSource over a local file: positional reads through one file descriptor, opened lazily.
  * Siblings (shards, external data) resolve inside the same directory only.
  */
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { checkRange, type ByteSource } from "../core/formats/byte-source.js";
 import { SourceError } from "../core/errors.js";
@@ -22,7 +23,7 @@ export async function fileSource(filePath: string, displayName = filePath): Prom
   }
   if (!info.isFile()) throw new SourceError(`${displayName}: not a regular file`);
   const size = info.size;
-  let handle: Promise<FileHandle> | undefined;
+  let fd: number | undefined;
   const directory = path.dirname(filePath);
 
   const source: FileSource = {
@@ -30,12 +31,13 @@ export async function fileSource(filePath: string, displayName = filePath): Prom
     size: async () => size,
     async read(offset, length) {
       checkRange(displayName, size, offset, length);
-      handle ??= open(filePath, "r");
-      const fh = await handle;
+      // Synchronous positional reads: layer streaming issues many small reads (a row segment per
+      // column panel), and a thread-pool round trip per read would cost more than the copy.
+      fd ??= openSync(filePath, "r");
       const bytes = new Uint8Array(length);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await fh.read(bytes, done, length - done, offset + done);
+        const bytesRead = readSync(fd, bytes, done, length - done, offset + done);
         if (bytesRead === 0) throw new SourceError(`${displayName}: file shrank while reading (at byte ${offset + done})`);
         done += bytesRead;
       }
@@ -56,10 +58,9 @@ export async function fileSource(filePath: string, displayName = filePath): Prom
     },
     async close() {
       openHandles.delete(source);
-      if (handle !== undefined) {
-        const fh = await handle;
-        handle = undefined;
-        await fh.close();
+      if (fd !== undefined) {
+        closeSync(fd);
+        fd = undefined;
       }
     },
   };

@@ -25,6 +25,15 @@ describe("analysis option flags", () => {
     });
   });
 
+  it("maps the remaining option flags (xmax force, finger threshold, reliability, svd method)", () => {
+    expect(parse(["--xmax", "force", "--finger-thresh", "0.5", "--min-reliable-evals", "20", "--svd-method", "accurate"])).toEqual({
+      pool: true, conv2d_norm: true, xmax: "force", finger_thresh: 0.5, min_reliable_evals: 20, svd_method: "accurate",
+    });
+    expect(parse(["--xmax", "-2"])).toMatchObject({ xmax: -2 });
+    expect(() => parse(["--xmax", "most"])).toThrow("--xmax must be an integer, got \"most\"");
+    expect(() => parse(["--svd-method", "exact"])).toThrow(/accurate/);
+  });
+
   it("leaves options unset when their flags are absent", () => {
     expect(parse([])).toEqual({ pool: true, conv2d_norm: true });
   });

@@ -28,6 +28,11 @@ export function parseNonNegativeNumber(name: string) {
   };
 }
 
+/** `--xmax 2` (drop the 2 largest eigenvalues) or `--xmax force`. */
+function parseXmax(value: string): number | "force" {
+  return value.trim() === "force" ? "force" : parseInteger("--xmax")(value);
+}
+
 /** `--layers fc1,fc2 --layers 3`: names, ids and type names; a leading `-` excludes. */
 function collectLayers(value: string, previous: Array<string | number> = []): Array<string | number> {
   const entries = value.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
@@ -43,7 +48,7 @@ export function addAnalysisOptions(command: Command): Command {
     .option("--max-evals <n>", "skip layers with more eigenvalues (0: no bound)", parseInteger("--max-evals"))
     .option("--max-N <n>", "skip layers whose larger dimension exceeds n", parseInteger("--max-N"))
     .option("--tolerance <x>", "eigenvalues below x count as weak rank loss", parseNonNegativeNumber("--tolerance"))
-    .option("--xmax <k>", "drop the k largest eigenvalues before the power-law fit", parseInteger("--xmax"))
+    .option("--xmax <k>", "drop the k largest eigenvalues before the power-law fit; \"force\": the powerlaw package's xmax = lambda_max", parseXmax)
     .option("--layers <list>", "select layers by name, id or type (comma-separated; -name excludes)", collectLayers)
     .option("--no-pool", "report each conv2d kernel slice separately")
     .option("--no-conv2d-norm", "do not scale conv2d slices by sqrt(1/2) as weightwatcher does")
@@ -52,6 +57,7 @@ export function addAnalysisOptions(command: Command): Command {
     .option("--mp-fit", "fit the Marchenko-Pastur law to each ESD (num_spikes, sigma_mp, mp_softrank, bulk edges)")
     .addOption(new Option("--fix-fingers <method>", "remove spurious top eigenvalues before the power-law fit").choices(["clip_xmax", "xmin_peak"]))
     .option("--max-fingers <n>", "clip_xmax: remove at most n top eigenvalues (default 10)", parseInteger("--max-fingers"))
+    .option("--finger-thresh <x>", "clip_xmax: accept a clipped fit whose alpha is at least x below the unclipped one (default 1)", parseNonNegativeNumber("--finger-thresh"))
     .addOption(new Option("--fit <family>", "fitted family: power law, truncated power law, or TPL with xmin near the ESD peak").choices(["PL", "TPL", "E_TPL"]))
     .addOption(new Option("--pl-package <fitter>", "power-law fitter: weightwatcher's own, or the powerlaw package's conventions").choices(["ww", "powerlaw"]))
     .option("--xmin-max <x>", "xmin_peak: largest eigenvalue the xmin search may choose", parseNonNegativeNumber("--xmin-max"))
@@ -62,6 +68,8 @@ export function addAnalysisOptions(command: Command): Command {
     .option("--start-ids <n>", "first layer id (weightwatcher's start_ids; 0 means 1)", parseInteger("--start-ids"))
     .option("--vectors", "eigenvector localization metrics")
     .option("--fit-diagnostics", "list every xmin candidate with its KS distance")
+    .option("--min-reliable-evals <n>", "fits on fewer eigenvalues are marked few_evals and left out of the reliable means (default 50)", parseInteger("--min-reliable-evals"))
+    .addOption(new Option("--svd-method <method>", "weightwatcher's SVD choice, accepted for compatibility (both give the same float64 eigenvalues)").choices(["fast", "accurate"]))
     .addOption(new Option("--compat <mode>", "reproduce weightwatcher 0.7.5.5 exactly (ww: its dict route; ww-file: its file route)").choices(["default", "ww", "ww-file"]))
     .option("--jobs <n>", "analyze layers in parallel on n threads (default: number of cores)", parseInteger("--jobs"));
 }
@@ -71,7 +79,7 @@ export interface AnalysisFlags {
   maxEvals?: number;
   maxN?: number;
   tolerance?: number;
-  xmax?: number;
+  xmax?: number | "force";
   layers?: Array<string | number>;
   pool: boolean;
   conv2dNorm: boolean;
@@ -82,6 +90,7 @@ export interface AnalysisFlags {
   mpFit?: boolean;
   fixFingers?: "clip_xmax" | "xmin_peak";
   maxFingers?: number;
+  fingerThresh?: number;
   fit?: AnalyzeOptions["fit"];
   plPackage?: AnalyzeOptions["pl_package"];
   xminMax?: number;
@@ -92,6 +101,8 @@ export interface AnalysisFlags {
   startIds?: number;
   vectors?: boolean;
   fitDiagnostics?: boolean;
+  minReliableEvals?: number;
+  svdMethod?: AnalyzeOptions["svd_method"];
 }
 
 export function analysisOptions(flags: AnalysisFlags): Partial<AnalyzeOptions> {
@@ -108,6 +119,7 @@ export function analysisOptions(flags: AnalysisFlags): Partial<AnalyzeOptions> {
   if (flags.mpFit === true) options.mp_fit = true;
   if (flags.fixFingers !== undefined) options.fix_fingers = flags.fixFingers;
   if (flags.maxFingers !== undefined) options.max_fingers = flags.maxFingers;
+  if (flags.fingerThresh !== undefined) options.finger_thresh = flags.fingerThresh;
   if (flags.fit !== undefined) options.fit = flags.fit;
   if (flags.plPackage !== undefined) options.pl_package = flags.plPackage;
   if (flags.xminMax !== undefined) options.xmin_max = flags.xminMax;
@@ -117,8 +129,9 @@ export function analysisOptions(flags: AnalysisFlags): Partial<AnalyzeOptions> {
   if (flags.channels !== undefined) options.channels = flags.channels;
   if (flags.startIds !== undefined) options.start_ids = flags.startIds;
   if (flags.fitDiagnostics === true) options.fit_diagnostics = true;
-  // vectors is validated (and, until implemented, refused by name) in core's resolveOptions.
-  if (flags.vectors === true) (options as Record<string, unknown>).vectors = true;
+  if (flags.minReliableEvals !== undefined) options.min_reliable_evals = flags.minReliableEvals;
+  if (flags.svdMethod !== undefined) options.svd_method = flags.svdMethod;
+  if (flags.vectors === true) options.vectors = true;
   return options;
 }
 
