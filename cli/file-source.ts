@@ -26,22 +26,30 @@ export async function fileSource(filePath: string, displayName = filePath): Prom
   let fd: number | undefined;
   const directory = path.dirname(filePath);
 
+  // Synchronous positional reads: layer streaming issues many small reads (a row segment per
+  // column panel), and a thread-pool round trip per read would cost more than the copy.
+  const readFully = (offset: number, target: Uint8Array): void => {
+    checkRange(displayName, size, offset, target.length);
+    fd ??= openSync(filePath, "r");
+    let done = 0;
+    while (done < target.length) {
+      const bytesRead = readSync(fd, target, done, target.length - done, offset + done);
+      if (bytesRead === 0) throw new SourceError(`${displayName}: file shrank while reading (at byte ${offset + done})`);
+      done += bytesRead;
+    }
+  };
+
   const source: FileSource = {
     name: displayName,
     size: async () => size,
     async read(offset, length) {
-      checkRange(displayName, size, offset, length);
-      // Synchronous positional reads: layer streaming issues many small reads (a row segment per
-      // column panel), and a thread-pool round trip per read would cost more than the copy.
-      fd ??= openSync(filePath, "r");
+      checkRange(displayName, size, offset, length); // before allocating what the caller asked for
       const bytes = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const bytesRead = readSync(fd, bytes, done, length - done, offset + done);
-        if (bytesRead === 0) throw new SourceError(`${displayName}: file shrank while reading (at byte ${offset + done})`);
-        done += bytesRead;
-      }
+      readFully(offset, bytes);
       return bytes;
+    },
+    async readInto(offset, target) {
+      readFully(offset, target);
     },
     async sibling(relativePath) {
       const target = path.resolve(directory, relativePath);

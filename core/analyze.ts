@@ -392,8 +392,17 @@ export async function analyze(
 export async function sha256OfSource(source: ByteSource, size?: number): Promise<string> {
   const length = size ?? (await source.size());
   const hash = new Sha256();
+  // One reusable buffer when the source can fill it: hashing a large file then leaves no garbage.
+  const buffer = source.readInto === undefined ? undefined : new Uint8Array(Math.min(HASH_CHUNK_BYTES, length));
   for (let offset = 0; offset < length; offset += HASH_CHUNK_BYTES) {
-    hash.update(await source.read(offset, Math.min(HASH_CHUNK_BYTES, length - offset)));
+    const count = Math.min(HASH_CHUNK_BYTES, length - offset);
+    if (buffer !== undefined && source.readInto !== undefined) {
+      const chunk = buffer.subarray(0, count);
+      await source.readInto(offset, chunk);
+      hash.update(chunk);
+    } else {
+      hash.update(await source.read(offset, count));
+    }
   }
   return hash.hex();
 }

@@ -1,15 +1,12 @@
 /**
  * One version of a checkpoint file (a path at a commit), identified by its content: the LFS oid
- * when the blob is an LFS pointer, else the git blob id. Opening it gives a ByteSource that reads
- * from git, from the local LFS store, or from the LFS server with range requests.
+ * when the blob is an LFS pointer, else the git blob id. Locating it says where its bytes are: in
+ * git, in the local LFS store, or on the LFS server (read with range requests).
  */
 import { access } from "node:fs/promises";
 import path from "node:path";
-import type { ByteSource } from "../../core/formats/byte-source.js";
-import { bytesSource } from "../../core/formats/byte-source.js";
-import { httpSource } from "../../core/formats/http-source.js";
 import { SourceError } from "../../core/errors.js";
-import { fileSource } from "../../cli/file-source.js";
+import type { CheckpointLocation } from "./checkpoint-location.js";
 import { blobId, blobSize, readBlob, type Git } from "./git.js";
 import { MAX_POINTER_BYTES, parseLfsPointer, type LfsPointer } from "./lfs-pointer.js";
 import type { LfsDownload } from "./lfs-batch.js";
@@ -57,32 +54,11 @@ export async function hasLocalLfsObject(gitDirectory: string, oid: string): Prom
   }
 }
 
-/** A source whose reported name is `name`, and whose size must equal the LFS pointer's. */
-function lfsChecked(inner: ByteSource, name: string, pointer: LfsPointer): ByteSource {
-  let checked: Promise<number> | undefined;
-  const size = (): Promise<number> =>
-    (checked ??= inner.size().then((actual) => {
-      if (actual !== pointer.size) {
-        throw new SourceError(`${name}: the Git LFS object has ${actual} bytes, its pointer says ${pointer.size}`);
-      }
-      return actual;
-    }));
-  return {
-    name,
-    size,
-    read: async (offset, length) => {
-      await size();
-      return inner.read(offset, length);
-    },
-  };
-}
-
 export interface OpenContext {
   git: Git;
   gitDirectory: string;
   /** Download addresses from the LFS batch API, by oid (an Error when the server refused one). */
   lfsDownloads: ReadonlyMap<string, LfsDownload | Error>;
-  fetch?: typeof fetch;
 }
 
 /** Display name of a version in reports: path and short commit. */
@@ -90,25 +66,17 @@ export function versionName(version: CheckpointVersion): string {
   return `${version.path}@${version.commit.slice(0, 7)}`;
 }
 
-export interface OpenedSource {
-  source: ByteSource;
-  close(): Promise<void>;
-}
-
-export async function openVersion(version: CheckpointVersion, context: OpenContext): Promise<OpenedSource> {
-  const name = versionName(version);
+/**
+ * Where to read a version: its blob's bytes from git, the local LFS store, or the LFS server.
+ * Errors name the version (path@commit).
+ */
+export async function locateVersion(version: CheckpointVersion, context: OpenContext): Promise<CheckpointLocation> {
   const pointer = version.lfs;
-  if (pointer === undefined) {
-    const bytes = await readBlob(context.git, version.blob, version.size);
-    return { source: bytesSource(bytes, name), close: async () => undefined };
-  }
-  if (await hasLocalLfsObject(context.gitDirectory, pointer.oid)) {
-    const file = await fileSource(localLfsObjectPath(context.gitDirectory, pointer.oid), name);
-    return { source: lfsChecked(file, name, pointer), close: () => file.close() };
-  }
+  if (pointer === undefined) return { kind: "bytes", bytes: await readBlob(context.git, version.blob, version.size) };
+  if (await hasLocalLfsObject(context.gitDirectory, pointer.oid)) return { kind: "file", path: localLfsObjectPath(context.gitDirectory, pointer.oid) };
+  const name = versionName(version);
   const download = context.lfsDownloads.get(pointer.oid);
   if (download === undefined) throw new SourceError(`${name}: Git LFS object ${pointer.oid} was not requested from the LFS server`);
   if (download instanceof Error) throw new SourceError(`${name}: ${download.message}`);
-  const init = context.fetch === undefined ? { headers: download.headers } : { headers: download.headers, fetch: context.fetch };
-  return { source: lfsChecked(httpSource(download.href, init), name, pointer), close: async () => undefined };
+  return { kind: "http", href: download.href, headers: download.headers };
 }

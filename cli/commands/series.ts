@@ -19,18 +19,18 @@ import { renderSeriesScatterSvg } from "../../core/render/series-scatter.js";
 import {
   DEFAULT_MIN_FIT_EVALS,
   DEFAULT_RANKING_METRIC,
+  DEFAULT_TARGET,
   SERIES_METRICS,
   analyzeSeries,
-  findLabelRow,
   isSeriesMetric,
-  numericCell,
+  labelFields,
   parseLabelTable,
-  requireColumn,
+  resolveLabelling,
+  type LabelSettingNames,
   type LabelTable,
   type SeriesInput,
   type SeriesMetric,
   type SeriesResult,
-  type SeriesTargetOptions,
   type TargetBetter,
   type TargetKind,
 } from "../../core/series/index.js";
@@ -44,8 +44,15 @@ import { stringifyJson } from "../../core/json.js";
 
 export type SeriesFormat = "table" | "json" | "csv" | "html";
 
-/** The target column when --target is not given. */
-export const DEFAULT_TARGET = "test_acc";
+/** How the label settings are spelled in messages: as the flags that set them. */
+const LABEL_FLAG_NAMES: LabelSettingNames = {
+  labels: "--labels",
+  target: "--target",
+  group: "--group",
+  test_size: "--test-size",
+  target_better: "--target-better",
+  target_kind: "--target-kind",
+};
 
 interface SeriesFlags extends AnalysisFlags {
   labels?: string;
@@ -79,17 +86,21 @@ export function registerSeries(program: Command, io: Io): void {
     if (!isSeriesMetric(flags.metric)) throw new UsageError(`--metric: "${flags.metric}" is not one of ${SERIES_METRICS.join(", ")}`);
     // Read the labels first: a typo in them should not cost the analyses.
     const labels = flags.labels === undefined ? undefined : await loadLabels(flags.labels);
-    const labelling = labels === undefined ? undefined : resolveLabelling(labels, flags);
-    if (labels === undefined) {
-      for (const flag of ["target", "group", "testSize", "targetBetter", "targetKind"] as const) {
-        if (flags[flag] !== undefined) throw new UsageError(`--${kebab(flag)} needs --labels`);
-      }
-    }
+    const labelling = resolveLabelling(
+      labels,
+      { target: flags.target, group: flags.group, test_size: flags.testSize, target_better: flags.targetBetter, target_kind: flags.targetKind },
+      LABEL_FLAG_NAMES,
+    );
     const reports = await analyzeFamily(files, analysisOptions(flags), { io, jobs: jobCount(flags) });
     const inputs: SeriesInput[] = files.map((file, i) => {
       const input: SeriesInput = { file, report: reports[i]!.report };
-      if (reports[i]!.sha256 !== undefined) input.sha256 = reports[i]!.sha256!;
-      if (labels !== undefined && labelling !== undefined) Object.assign(input, labelFields(file, labels, labelling));
+      const sha256 = reports[i]!.sha256;
+      // The file's SHA-256 is both what the output shows and the identity identical files share.
+      if (sha256 !== undefined) {
+        input.sha256 = sha256;
+        input.content_id = `sha256:${sha256}`;
+      }
+      if (labelling !== undefined) Object.assign(input, labelFields(file, labelling));
       return input;
     });
     const result = analyzeSeries(inputs, {
@@ -101,10 +112,6 @@ export function registerSeries(program: Command, io: Io): void {
     if (flags.plots !== undefined) await writePlots(result, flags.plots);
     io.stdout(formatSeries(result, flags.format));
   });
-}
-
-function kebab(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 function parsePositiveInteger(name: string) {
@@ -134,46 +141,6 @@ async function loadLabels(file: string): Promise<LabelTable> {
     throw new SourceError(`${file}: cannot read labels (${code === "ENOENT" ? "no such file" : code ?? String(error)})`);
   }
   return parseLabelTable(text, file);
-}
-
-interface Labelling {
-  target: SeriesTargetOptions;
-  group?: string;
-  /** Labels column holding each row's test-set size, when the labels have one. */
-  testSizeColumn?: string;
-}
-
-const LOWER_IS_BETTER = /loss|err|perplex/i;
-const PROPORTION = /acc|err/i;
-
-/** Target column, direction and kind from the flags, with defaults read from the column name. */
-export function resolveLabelling(labels: LabelTable, flags: Pick<SeriesFlags, "target" | "group" | "testSize" | "targetBetter" | "targetKind">): Labelling {
-  const column = flags.target ?? DEFAULT_TARGET;
-  requireColumn(labels, column, flags.target === undefined ? `the default target (--target)` : "--target");
-  if (flags.group !== undefined) requireColumn(labels, flags.group, "--group");
-  const target: SeriesTargetOptions = {
-    column,
-    better: flags.targetBetter ?? (LOWER_IS_BETTER.test(column) ? "lower" : "higher"),
-    kind: flags.targetKind ?? (PROPORTION.test(column) ? "proportion" : "other"),
-  };
-  if (flags.testSize !== undefined) target.test_size = flags.testSize;
-  const labelling: Labelling = { target };
-  if (flags.group !== undefined) labelling.group = flags.group;
-  if (labels.columns.includes("test_size")) labelling.testSizeColumn = "test_size";
-  return labelling;
-}
-
-function labelFields(file: string, labels: LabelTable, labelling: Labelling): Pick<SeriesInput, "target" | "group" | "test_size"> {
-  const row = findLabelRow(file, labels);
-  if (row === undefined) return {};
-  const fields: Pick<SeriesInput, "target" | "group" | "test_size"> = { target: numericCell(row, labelling.target.column, labels) };
-  if (labelling.group !== undefined) fields.group = row[labelling.group] ?? "";
-  if (labelling.testSizeColumn !== undefined) {
-    const size = numericCell(row, labelling.testSizeColumn, labels);
-    if (size !== null && !(Number.isInteger(size) && size > 0)) throw new UsageError(`${labels.name}: ${row["file"]}: test_size "${row["test_size"]}" is not a positive integer`);
-    if (size !== null) fields.test_size = size;
-  }
-  return fields;
 }
 
 /** SHA-256 of a local file, streamed; undefined for directories and URLs (the report's own hash is used then). */

@@ -13,6 +13,11 @@ export interface ByteSource {
   /** Exactly `length` bytes from `offset`; rejects with SourceError when the range is out of bounds. */
   read(offset: number, length: number): Promise<Uint8Array>;
   /**
+   * Fills `target` with the bytes from `offset` (target.length of them), when the host can read
+   * into a caller's buffer; lets long sequential passes (hashing) reuse one buffer.
+   */
+  readInto?(offset: number, target: Uint8Array): Promise<void>;
+  /**
    * A source for a file next to this one (shards, external data, `model.json` weights), or
    * undefined when the host cannot resolve siblings (plain bytes).
    */

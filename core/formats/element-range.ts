@@ -15,7 +15,10 @@ export function checkElementRange(sourceName: string, tensorName: string, total:
 /** Decodes elements [start, start + count) (count >= 1, inside the tensor) into `out`. */
 export type ElementFill = (start: number, count: number, out: Float64Array) => Promise<void>;
 
-/** A tensor whose `read` checks the range, then lets `fill` decode a non-empty one into a new array. */
+/**
+ * A tensor whose `read` and `readInto` check the range, then let `fill` decode a non-empty one
+ * into a new array or the caller's.
+ */
 export function rangeCheckedTensor(
   sourceName: string,
   name: string,
@@ -33,6 +36,10 @@ export function rangeCheckedTensor(
       const out = new Float64Array(count);
       if (count > 0) await fill(start, count, out);
       return out;
+    },
+    async readInto(start, out) {
+      checkElementRange(sourceName, name, total, start, out.length);
+      if (out.length > 0) await fill(start, out.length, out);
     },
   };
 }

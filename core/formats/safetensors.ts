@@ -248,9 +248,26 @@ export function contiguousTensor(
   byteOffset: number,
   type: ElementType,
 ): TensorInfo {
+  // Raw bytes of the last read, reused by the next one when the source can fill a buffer (reads
+  // of one tensor are sequential; a read that finds the buffer in use gets its own).
+  let scratch: Uint8Array | undefined;
+  let scratchBusy = false;
   return rangeCheckedTensor(source.name, name, dtype, shape, async (start, count, out) => {
-    const bytes = await source.read(byteOffset + start * type.size, count * type.size);
-    type.decode(bytes, count, out, 0);
+    const offset = byteOffset + start * type.size;
+    const length = count * type.size;
+    if (source.readInto === undefined || scratchBusy) {
+      type.decode(await source.read(offset, length), count, out, 0);
+      return;
+    }
+    scratchBusy = true;
+    try {
+      if (scratch === undefined || scratch.length < length) scratch = new Uint8Array(length);
+      const bytes = scratch.subarray(0, length);
+      await source.readInto(offset, bytes);
+      type.decode(bytes, count, out, 0);
+    } finally {
+      scratchBusy = false;
+    }
   });
 }
 

@@ -21,6 +21,11 @@ export interface TensorInfo {
    * Rejects with FormatError when the stored bytes are missing or malformed.
    */
   read(start: number, count: number): Promise<Float64Array>;
+  /**
+   * The same elements written into `out` (out.length of them from `start`), when the reader can
+   * fill a caller's buffer: streaming a large layer then reuses one block instead of allocating.
+   */
+  readInto?(start: number, out: Float64Array): Promise<void>;
 }
 
 export interface SkippedTensor {

@@ -42,9 +42,15 @@ export async function layerEigenvalues(
 ): Promise<{ evals: Float64Array[]; timings: StreamTimings }> {
   const now = hooks.now ?? (() => 0);
   const timings: StreamTimings = { read_ms: 0, eigen_ms: 0 };
-  const timedRead = async (start: number, count: number): Promise<Float64Array> => {
+  const timedRead = async (start: number, count: number, into?: Float64Array): Promise<Float64Array> => {
     const t0 = now();
-    const values = await layer.tensor.read(start, count);
+    let values: Float64Array;
+    if (into !== undefined && layer.tensor.readInto !== undefined) {
+      values = into.subarray(0, count);
+      await layer.tensor.readInto(start, values);
+    } else {
+      values = await layer.tensor.read(start, count);
+    }
     checkFinite(layer.tensor.name, values, start);
     if (layer.float32) for (let i = 0; i < values.length; i++) values[i] = Math.fround(values[i]!);
     timings.read_ms += now() - t0;
@@ -64,7 +70,8 @@ export async function layerEigenvalues(
   return { evals, timings };
 }
 
-type Reader = (start: number, count: number) => Promise<Float64Array>;
+/** Reads elements [start, start + count), into `into` (reused across blocks) when given and possible. */
+type Reader = (start: number, count: number, into?: Float64Array) => Promise<Float64Array>;
 type KernelTimer = <T>(work: () => T) => T;
 
 function checkFinite(tensorName: string, values: Float64Array, start: number): void {
@@ -103,9 +110,10 @@ async function denseEigenvalues(
   return withAccumulator(kernel, cols, timer, async (acc) => {
     if (layer.orientation === "rows") {
       // The tensor's rows are W's rows: contiguous row blocks.
+      const buffer = new Float64Array(Math.min(blockRows, rows) * inp);
       for (let r0 = 0; r0 < rows; r0 += blockRows) {
         const count = Math.min(blockRows, rows - r0);
-        const block = await read(r0 * inp, count * inp);
+        const block = await read(r0 * inp, count * inp, buffer);
         timer(() => acc.addRows(block));
       }
       return;
@@ -113,9 +121,10 @@ async function denseEigenvalues(
     // W = tensorᵀ: W's rows are the tensor's columns.
     if (out * inp <= WHOLE_READ_ELEMENTS) {
       const whole = await read(0, out * inp);
+      const blockBuffer = new Float64Array(Math.min(blockRows, inp) * out);
       for (let c0 = 0; c0 < inp; c0 += blockRows) {
         const count = Math.min(blockRows, inp - c0);
-        const block = new Float64Array(count * out);
+        const block = blockBuffer.subarray(0, count * out);
         for (let r = 0; r < out; r++) {
           const rowStart = r * inp + c0;
           for (let c = 0; c < count; c++) block[c * out + r] = whole[rowStart + c]!;
@@ -127,11 +136,13 @@ async function denseEigenvalues(
     // Column panels: each tensor row contributes one contiguous segment per panel. Panels are at
     // least 256 columns wide so that reads stay reasonably large even for tall tensors.
     const panel = Math.max(256, blockRows);
+    const panelBuffer = new Float64Array(Math.min(panel, inp) * out);
+    const segmentBuffer = new Float64Array(Math.min(panel, inp));
     for (let c0 = 0; c0 < inp; c0 += panel) {
       const count = Math.min(panel, inp - c0);
-      const block = new Float64Array(count * out);
+      const block = panelBuffer.subarray(0, count * out);
       for (let r = 0; r < out; r++) {
-        const segment = await read(r * inp + c0, count);
+        const segment = await read(r * inp + c0, count, segmentBuffer);
         for (let c = 0; c < count; c++) block[c * out + r] = segment[c]!;
       }
       timer(() => acc.addRows(block));

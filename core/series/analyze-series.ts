@@ -26,8 +26,15 @@ export interface SeriesInput {
   /** The checkpoint as the user named it. */
   file: string;
   report: Report;
-  /** Content hash; identical files count once in pooled figures. Defaults to report.source.sha256. */
+  /** SHA-256 (hex) of the checkpoint's bytes, shown in the output. Defaults to report.source.sha256. */
   sha256?: string;
+  /**
+   * Content identity: checkpoints with equal identities are the same bytes and count once in
+   * pooled figures. A kind prefix keeps identities of different kinds apart: `sha256:<hex>` from
+   * a hash, `etag:<ETag>` from an object store that does not hash. Defaults to `sha256:<sha256>`
+   * when the SHA-256 is known; without either, the checkpoint is never taken for another.
+   */
+  content_id?: string;
   target?: number | null;
   /** Test-set size behind this checkpoint's target. */
   test_size?: number | null;
@@ -56,6 +63,7 @@ export interface SeriesOptions {
 export interface SeriesCheckpoint {
   file: string;
   sha256?: string;
+  content_id?: string;
   group?: string;
   target?: number;
   test_size?: number;
@@ -122,6 +130,8 @@ export function analyzeSeries(inputs: readonly SeriesInput[], options: SeriesOpt
     };
     const sha256 = input.sha256 ?? input.report.source.sha256;
     if (sha256 !== undefined) checkpoint.sha256 = sha256;
+    const contentId = input.content_id ?? (sha256 === undefined ? undefined : `sha256:${sha256}`);
+    if (contentId !== undefined) checkpoint.content_id = contentId;
     if (input.group !== undefined && input.group !== null) checkpoint.group = input.group;
     if (target !== undefined && input.target !== undefined && input.target !== null && Number.isFinite(input.target)) {
       checkpoint.target = input.target;
@@ -210,18 +220,18 @@ function metricValue(c: SeriesCheckpoint, metric: SeriesMetric): number | null {
   return value !== null && Number.isFinite(value) ? value : null;
 }
 
-/** Identical content (same sha256) counts once: the first occurrence stays. */
+/** Identical content (same content_id) counts once: the first occurrence stays. */
 function distinctByContent(checkpoints: readonly SeriesCheckpoint[], notes: string[]): SeriesCheckpoint[] {
-  const firstByHash = new Map<string, SeriesCheckpoint>();
+  const firstById = new Map<string, SeriesCheckpoint>();
   const kept: SeriesCheckpoint[] = [];
   for (const c of checkpoints) {
-    if (c.sha256 === undefined) {
+    if (c.content_id === undefined) {
       kept.push(c);
       continue;
     }
-    const first = firstByHash.get(c.sha256);
+    const first = firstById.get(c.content_id);
     if (first === undefined) {
-      firstByHash.set(c.sha256, c);
+      firstById.set(c.content_id, c);
       kept.push(c);
       continue;
     }

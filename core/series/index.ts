@@ -2,6 +2,7 @@
 export * from "./analyze-series.js";
 export * from "./checkpoint-summary.js";
 export * from "./labels.js";
+export * from "./labelling.js";
 export * from "./metric-association.js";
 export * from "./noise.js";
 export * from "./rank-correlation.js";

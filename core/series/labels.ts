@@ -67,6 +67,27 @@ export function parseLabelTable(text: string, name: string): LabelTable {
   return { name, columns, rows };
 }
 
+/**
+ * Rows given as objects (a request body's labels) become the table a labels file would give:
+ * every value as its text, a missing or null value as an empty cell. Every row needs a `file` text.
+ */
+export function labelTableFromRows(rows: ReadonlyArray<Record<string, string | number | null>>, name: string): LabelTable {
+  const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+  if (!columns.includes("file")) throw new UsageError(`${name}: the rows have no "file" field`);
+  const table: LabelTable = { name, columns, rows: [] };
+  rows.forEach((row, i) => {
+    const file = row["file"];
+    if (typeof file !== "string" || file.trim() === "") throw new UsageError(`${name}: row ${i + 1} has no "file" text`);
+    const cells: Record<string, string> = {};
+    for (const column of columns) {
+      const value = row[column];
+      cells[column] = value === undefined || value === null ? "" : String(value).trim();
+    }
+    table.rows.push(cells);
+  });
+  return table;
+}
+
 function normalizePath(file: string): string {
   return file.replaceAll("\\", "/").replace(/^(\.\/)+/, "");
 }

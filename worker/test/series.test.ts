@@ -10,24 +10,8 @@ import type { JobMessage } from "../src/fanout/messages.js";
 import worker from "../src/index.js";
 import { spectralKernel } from "../src/kernel.js";
 import type { SeriesProgress } from "../src/series/run.js";
-import { call, capturingQueue, postJson, safetensorsBytes } from "./helpers.js";
-
-/**
- * One 96x64 layer whose 64 eigenvalues are the quantiles of a Pareto law with density exponent
- * `alpha` (λ_i = (1 − q_i)^(−1/(alpha−1)), all ≥ 1): a diagonal W with √λ_i on its diagonal, so
- * WᵀW has exactly these eigenvalues. A smaller alpha gives a heavier tail, a larger Frobenius norm
- * and a larger λ_max; the fitted alpha follows the designed one.
- */
-function paretoModel(alpha: number): Uint8Array {
-  const N = 96;
-  const M = 64;
-  const values = new Float32Array(N * M);
-  for (let i = 0; i < M; i++) {
-    const q = (i + 1) / (M + 1);
-    values[i * M + i] = Math.sqrt((1 - q) ** (-1 / (alpha - 1)));
-  }
-  return safetensorsBytes([{ name: "fc.weight", shape: [N, M], values }]);
-}
+import { call, capturingQueue, postJson } from "./helpers.js";
+import { paretoModel } from "./pareto-model.js";
 
 const PREFIX = "series-test/family/";
 /** Checkpoints named in training order; the designed alpha falls as training goes on. */
@@ -35,6 +19,11 @@ const DESIGNED_ALPHA: Record<string, number> = { ep1: 4.0, ep2: 3.5, ep3: 3.0, e
 const key = (name: string): string => `${PREFIX}${name}.safetensors`;
 /** ep1..ep5 and a copy of ep5 under another key (the same bytes). */
 const KEYS = [...Object.keys(DESIGNED_ALPHA).map(key), key("ep5-copy")];
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 async function countAnalyses(): Promise<number> {
   return (await env.DB.prepare("SELECT COUNT(*) AS n FROM analyses").first<{ n: number }>())!.n;
@@ -89,9 +78,15 @@ describe("POST /v1/series over R2 keys, with labels", () => {
     expect(response.headers.get("content-type")).toBe("application/json");
     expect(await countAnalyses()).toBe(before + 5);
     expect(result.checkpoints.map((c) => c.file)).toEqual(KEYS);
+    // The content identity is the R2 ETag; sha256 only ever holds a SHA-256 of the bytes (here
+    // the one the inline analysis computed while reading them).
     const etag5 = (await env.MODELS.head(key("ep5")))!.etag;
-    expect(result.checkpoints[4]!.sha256).toBe(`etag:${etag5}`);
-    expect(result.checkpoints[5]!.sha256).toBe(`etag:${etag5}`);
+    expect(result.checkpoints[4]!.content_id).toBe(`etag:${etag5}`);
+    expect(result.checkpoints[5]!.content_id).toBe(`etag:${etag5}`);
+    expect(new Set(result.checkpoints.map((c) => c.content_id)).size).toBe(5);
+    const sha256 = await sha256Hex(paretoModel(DESIGNED_ALPHA["ep5"]!));
+    expect(result.checkpoints[4]!.sha256).toBe(sha256);
+    expect(result.checkpoints[5]!.sha256).toBe(sha256);
     expect(result.notes).toContain(`${key("ep5-copy")} has the same content as ${key("ep5")}: counted once in pooled figures`);
   });
 
@@ -137,7 +132,7 @@ describe("POST /v1/series over R2 keys, with labels", () => {
         const bytes = new Uint8Array(await (await env.MODELS.get(k))!.arrayBuffer());
         const report = await analyze(bytesSource(bytes, k), {}, { kernel });
         const checkpoint = result.checkpoints[i]!;
-        return { file: k, report, sha256: checkpoint.sha256!, target: checkpoint.target!, test_size: checkpoint.test_size! };
+        return { file: k, report, content_id: checkpoint.content_id!, target: checkpoint.target!, test_size: checkpoint.test_size! };
       }),
     );
     const local = analyzeSeries(inputs, { target: { column: "test_acc", better: "higher", kind: "proportion" } });
@@ -244,6 +239,9 @@ describe("POST /v1/series with a checkpoint above INLINE_MAX_BYTES", () => {
     const result = await seriesJson(done);
     expect(result.checkpoints.map((c) => c.file)).toEqual(keys);
     expect(result.ranking.order).toEqual([key("ep3"), key("ep2"), key("ep1")]);
+    // Fanned-out analyses never read the whole file, so there is no SHA-256 to show; the ETag identifies the content.
+    expect(result.checkpoints.map((c) => c.sha256)).toEqual([undefined, undefined, undefined]);
+    for (const [i, c] of result.checkpoints.entries()) expect(c.content_id).toBe(`etag:${(await env.MODELS.head(keys[i]!))!.etag}`);
   });
 });
 

@@ -1,10 +1,14 @@
 /** GET /v1/models/{name}/history and /v1/models/{name}/badge.svg. */
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { stringifyJson } from "../../../core/json.js";
+import { renderSeriesHtml } from "../../../core/render/series-html.js";
 import type { Summary } from "../../../core/report.js";
 import { renderBadgeSvg } from "../badge.js";
 import type { Env } from "../env.js";
 import { ApiError } from "../http/api-error.js";
-import { bearerSecurity, errorResponses, notFoundResponse } from "../http/schemas.js";
+import { bearerSecurity, errorResponses, ErrorSchema, notFoundResponse } from "../http/schemas.js";
+import { historySeries } from "../series/history.js";
+import { SeriesResultSchema } from "../series/request.js";
 import { modelExists, modelHistory } from "../storage/registry.js";
 
 const NameParam = z.object({ name: z.string().min(1).max(200) });
@@ -24,16 +28,22 @@ const HistoryEntrySchema = z
 const historyRoute = createRoute({
   method: "get",
   path: "/v1/models/{name}/history",
-  summary: "Every version of a model, oldest upload first, with its analysis summary (for trend charts).",
+  summary: "Every version of a model, oldest upload first, with its analysis summary, and the series of its analyzed versions (for trend charts).",
   security: bearerSecurity,
-  request: { params: NameParam },
+  request: { params: NameParam, query: z.object({ format: z.enum(["json", "html"]).default("json") }) },
   responses: {
     200: {
-      description: "History",
-      content: { "application/json": { schema: z.object({ model: z.string(), versions: z.array(HistoryEntrySchema) }) } },
+      description: "History; `series` is the series result of the analyzed versions (null before the first), its HTML page with format=html",
+      content: {
+        "application/json": {
+          schema: z.object({ model: z.string(), versions: z.array(HistoryEntrySchema), series: SeriesResultSchema.nullable() }),
+        },
+        "text/html": { schema: z.string() },
+      },
     },
     ...errorResponses,
     ...notFoundResponse,
+    409: { description: "format=html before any version is analyzed", content: { "application/json": { schema: ErrorSchema } } },
   },
 });
 
@@ -49,8 +59,14 @@ const badgeRoute = createRoute({
 export function modelRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
   app.openapi(historyRoute, async (c) => {
     const { name } = c.req.valid("param");
+    const { format } = c.req.valid("query");
     if (!(await modelExists(c.env.DB, name))) throw new ApiError(404, "not_found", `model ${name} has no versions`);
     const rows = await modelHistory(c.env.DB, name);
+    const series = await historySeries(c.env.REPORTS, c.env.DB, name, rows);
+    if (format === "html") {
+      if (series === null) throw new ApiError(409, "not_ready", `model ${name} has no analyzed version yet: no series to render`);
+      return c.body(renderSeriesHtml(series), 200, { "content-type": "text/html; charset=utf-8" });
+    }
     const versions = rows.map((row) => ({
       version: row.version,
       source: row.source_key,
@@ -60,7 +76,8 @@ export function modelRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
       completed_at: row.completed_at,
       summary: row.summary_json === null ? null : (JSON.parse(row.summary_json) as Record<string, number>),
     }));
-    return c.json({ model: name, versions }, 200);
+    // core's JSON codec for the series: its numbers are written as the CLI writes them.
+    return c.body(stringifyJson({ model: name, versions, series }), 200, { "content-type": "application/json" });
   });
 
   app.openapi(badgeRoute, async (c) => {

@@ -6,13 +6,23 @@
  */
 import { resolveOptions } from "../../../core/analyze.js";
 import type { AnalyzeOptions, Report } from "../../../core/report.js";
-import { analyzeSeries, type SeriesInput, type SeriesMetric, type SeriesOptions, type SeriesResult } from "../../../core/series/index.js";
+import {
+  analyzeSeries,
+  labelFields,
+  labelTableFromRows,
+  parseLabelTable,
+  resolveLabelling,
+  type Labelling,
+  type SeriesInput,
+  type SeriesMetric,
+  type SeriesOptions,
+  type SeriesResult,
+} from "../../../core/series/index.js";
 import { startAnalysis } from "../analysis/start.js";
 import type { Env } from "../env.js";
 import { ApiError } from "../http/api-error.js";
 import { getAnalysis, readReport, type AnalysisRow } from "../storage/analyses.js";
 import { requireObjects, seriesKeys } from "./checkpoints.js";
-import { labelFields, resolveLabelling } from "./labelling.js";
 import type { SeriesRequest } from "./request.js";
 import { storeSeries, type SeriesCheckpointRecord, type SeriesRecord } from "./store.js";
 
@@ -29,7 +39,7 @@ export type SeriesState = { kind: "done"; id: string; result: SeriesResult } | {
 export async function startSeries(env: Env, request: SeriesRequest): Promise<SeriesState> {
   // Everything the client can get wrong is checked before the first analysis: labels and their
   // columns, the keys, that every object exists.
-  const labelling = resolveLabelling(request);
+  const labelling = requestLabelling(request);
   const keys = await seriesKeys(env, request.sources);
   const labels = keys.map((key) => (labelling === undefined ? {} : labelFields(key, labelling)));
   await requireObjects(env.MODELS, keys);
@@ -61,6 +71,16 @@ export async function startSeries(env: Env, request: SeriesRequest): Promise<Ser
     return { kind: "done", id: record.id, result: seriesResult(record, reports) };
   }
   return { kind: "running", progress: progressOf(record, rows) };
+}
+
+/** The name label messages use for the request's labels. */
+const LABELS_NAME = "labels";
+
+/** The request's labels (a CSV/TSV text or rows) read as `alphawatch series --labels` reads its file. */
+function requestLabelling(request: SeriesRequest): Labelling | undefined {
+  const labels = request.labels;
+  const table = labels === undefined ? undefined : "text" in labels ? parseLabelTable(labels.text, LABELS_NAME) : labelTableFromRows(labels.rows, LABELS_NAME);
+  return resolveLabelling(table, request);
 }
 
 /** The stored series now: its result when every analysis is done, else its progress. */
@@ -96,8 +116,9 @@ export async function seriesState(env: Env, record: SeriesRecord): Promise<Serie
 function seriesResult(record: SeriesRecord, reports: ReadonlyMap<string, Report>): SeriesResult {
   const inputs: SeriesInput[] = record.checkpoints.map((c) => {
     // The Worker knows a checkpoint's content by its R2 ETag (it never reads whole files to hash
-    // them): equal identities are the same bytes, which count once in the pooled figures.
-    const input: SeriesInput = { file: c.file, report: reports.get(c.analysis_id)!, sha256: c.identity };
+    // them), so the result has no sha256: equal identities are the same bytes, counted once in
+    // the pooled figures.
+    const input: SeriesInput = { file: c.file, report: reports.get(c.analysis_id)!, content_id: c.identity };
     if (c.target !== undefined) input.target = c.target;
     if (c.test_size !== undefined) input.test_size = c.test_size;
     if (c.group !== undefined) input.group = c.group;

@@ -4,8 +4,7 @@
  * is computed from the stored reports whenever it is asked for, so it needs no table of its own.
  */
 import { parseJson, stringifyJson } from "../../../core/json.js";
-import type { SeriesOptions } from "../../../core/series/index.js";
-import type { LabelFields } from "./labelling.js";
+import type { LabelFields, SeriesOptions } from "../../../core/series/index.js";
 
 export interface SeriesCheckpointRecord extends LabelFields {
   /** The R2 key: the checkpoint's name in the result and what the labels match. */
