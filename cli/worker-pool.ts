@@ -37,6 +37,8 @@ export class WorkerPool<Task, Reply, Note = never> {
   private readonly queue: Array<Pending<Task, Reply, Note>> = [];
   private readonly busy = new Map<Worker, Pending<Task, Reply, Note>>();
   private closed = false;
+  /** Why the last worker died: later tasks fail with it instead of waiting forever. */
+  private noWorkers: Error | undefined;
 
   constructor(
     size: number,
@@ -62,6 +64,7 @@ export class WorkerPool<Task, Reply, Note = never> {
 
   run(request: PoolRequest<Task, Note>): Promise<Reply> {
     return new Promise((resolve, reject) => {
+      if (this.noWorkers !== undefined) return reject(this.noWorkers);
       this.queue.push({ request, resolve, reject });
       this.dispatch();
     });
@@ -103,7 +106,11 @@ export class WorkerPool<Task, Reply, Note = never> {
     if (idleAt >= 0) this.idle.splice(idleAt, 1);
     pending?.reject(error);
     // The remaining queue waits for the surviving workers; with none left it cannot progress.
-    if (this.all.length === 0) for (const waiting of this.queue.splice(0)) waiting.reject(error);
-    else this.dispatch();
+    if (this.all.length === 0) {
+      this.noWorkers = error;
+      for (const waiting of this.queue.splice(0)) waiting.reject(error);
+    } else {
+      this.dispatch();
+    }
   }
 }

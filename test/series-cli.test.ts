@@ -22,7 +22,9 @@ describe.skipIf(!hasShared)("alphawatch series", () => {
     expect(Object.keys(result)).toEqual(["schemaVersion", "settings", "checkpoints", "metrics", "ranking", "notes", "target_noise", "groups"]);
     expect(result.schemaVersion).toBe(1);
     expect(result.checkpoints).toHaveLength(20);
-    expect(Object.keys(result.checkpoints[0])).toEqual(["file", "summary", "layers", "sha256", "group", "target", "test_size"]);
+    expect(Object.keys(result.checkpoints[0])).toEqual(["file", "summary", "layers", "sha256", "content_id", "group", "target", "test_size"]);
+    expect(result.checkpoints[0].content_id).toBe(`sha256:${result.checkpoints[0].sha256}`);
+    expect(result.checkpoints[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(result.checkpoints[0].target).toBe(0.102);
     expect(Object.keys(result.metrics.reliable_alpha)).toEqual([
       "n", "spearman", "spearman_p", "kendall", "kendall_p", "p_method", "slope", "intercept", "r2", "rmse", "direction", "smaller_is_better", "conclusion",

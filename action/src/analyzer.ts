@@ -4,12 +4,11 @@
  * ends. In the runner, on a pool of worker threads (one version per thread at a time), or in the
  * main thread with `jobs: 1`; through the alphawatch Worker API when `api-url` is set.
  */
-import { threadId } from "node:worker_threads";
 import { describeError } from "../../core/errors.js";
 import type { AnalyzeOptions, Report } from "../../core/report.js";
 import { instantiateSpectralKernel, type WasmSpectralKernel } from "../../core/spectral/wasm-kernel.js";
-import { runAnalysisJob, type AnalysisJob } from "./analysis-job.js";
-import { AnalysisPool, type JobEvents } from "./analysis-pool.js";
+import { runAnalysisJob, type AnalysisJob, type LayerNote } from "./analysis-job.js";
+import { AnalysisPool } from "./analysis-pool.js";
 import { openLocation } from "./checkpoint-location.js";
 import { locateVersion, versionName, type CheckpointVersion, type OpenContext } from "./checkpoint-version.js";
 import { analyzeThroughApi, type WorkerApi } from "./worker-api.js";
@@ -18,8 +17,10 @@ export interface AnalyzerOptions {
   kernelModule: WebAssembly.Module;
   options: Partial<AnalyzeOptions>;
   open: OpenContext;
-  /** Analyses running at once: worker threads, or uploads to the Worker API. */
+  /** Analyses running at once (worker threads, or uploads to the Worker API), at most one per version. */
   jobs: number;
+  /** How many distinct versions will be analyzed. */
+  versions: number;
   /** The bundle's own file, started as worker threads; without it analyses run in the main thread. */
   workerEntry?: URL;
   log: (line: string) => void;
@@ -48,11 +49,17 @@ export function concurrencyLimit(limit: number): <T>(task: () => Promise<T>) => 
   };
 }
 
-/** Where an analysis runs; `run` reports the thread that took it before the work starts. */
+interface RunnerEvents {
+  /** The work starts, at `place` ("on worker thread 3"). */
+  onStart: (place: string) => void;
+  onLayer: (note: LayerNote) => void;
+}
+
+/** Where analyses run. */
 interface JobRunner {
   /** For the log: "on 2 worker threads". */
   where: string;
-  run(job: AnalysisJob, events: JobEvents): Promise<Report>;
+  run(job: AnalysisJob, version: CheckpointVersion, events: RunnerEvents): Promise<Report>;
   close(): Promise<void>;
 }
 
@@ -61,9 +68,9 @@ function mainThreadRunner(kernelModule: WebAssembly.Module): JobRunner {
   let kernel: Promise<WasmSpectralKernel> | undefined;
   return {
     where: "one at a time in the main thread",
-    async run(job, events) {
+    async run(job, _version, events) {
       kernel ??= instantiateSpectralKernel(kernelModule);
-      events.onStart(threadId);
+      events.onStart("in the main thread");
       return runAnalysisJob(job, await kernel, events.onLayer);
     },
     close: async () => undefined,
@@ -72,18 +79,22 @@ function mainThreadRunner(kernelModule: WebAssembly.Module): JobRunner {
 
 function workerThreadRunner(size: number, entry: URL): JobRunner {
   const pool = new AnalysisPool(size, entry);
-  return { where: `on ${size} worker threads`, run: (job, events) => pool.run(job, events), close: () => pool.close() };
+  return {
+    where: `on ${size} worker threads`,
+    run: (job, _version, events) => pool.run(job, { onStart: (thread) => events.onStart(`on worker thread ${thread}`), onLayer: events.onLayer }),
+    close: () => pool.close(),
+  };
 }
 
 /** Uploads each version to the Worker API, which analyzes it; the runner only waits. */
 function workerApiRunner(api: WorkerApi, log: (line: string) => void): JobRunner {
   return {
     where: `through the Worker API at ${api.url}`,
-    async run(job, events) {
-      events.onStart(threadId);
+    async run(job, version, events) {
+      events.onStart("through the Worker API");
       const opened = await openLocation(job.name, job.location, job.lfsSize);
       try {
-        return await analyzeThroughApi(api, opened.source, apiObjectKey(job), log);
+        return await analyzeThroughApi(api, opened.source, version, log);
       } finally {
         await opened.close();
       }
@@ -92,14 +103,9 @@ function workerApiRunner(api: WorkerApi, log: (line: string) => void): JobRunner
   };
 }
 
-/** Object key of a version in the Worker API's store: by content, then file name. */
-function apiObjectKey(job: AnalysisJob & { contentKey?: string }): string {
-  return job.contentKey ?? job.name;
-}
-
 export function createAnalyzer(settings: AnalyzerOptions): Analyzer {
   const cache = new Map<string, Promise<Report>>();
-  const jobs = Math.max(1, settings.jobs);
+  const jobs = Math.max(1, Math.min(settings.jobs, settings.versions));
   const runner =
     settings.api !== undefined
       ? workerApiRunner(settings.api, settings.log)
@@ -108,6 +114,7 @@ export function createAnalyzer(settings: AnalyzerOptions): Analyzer {
         : mainThreadRunner(settings.kernelModule);
   // Bounds what is read ahead: git blobs are read whole in the main thread before a thread takes them.
   const limit = concurrencyLimit(jobs);
+  if (settings.versions > 0) settings.log(`${settings.versions} checkpoint version(s) to analyze, ${runner.where}`);
   let started = 0;
 
   async function run(version: CheckpointVersion): Promise<Report> {
@@ -124,15 +131,17 @@ export function createAnalyzer(settings: AnalyzerOptions): Analyzer {
         hashSource: version.lfs === undefined,
         ...(version.lfs === undefined ? {} : { lfsSize: version.lfs.size }),
       };
-      const report = await runner.run(job, {
-        onStart: (thread) => settings.log(`[${ordinal}] analyzing ${label} (${size}) ${thread === 0 ? "in the main thread" : `on worker thread ${thread}`}`),
+      const report = await runner.run(job, version, {
+        onStart: (place) => settings.log(`[${ordinal}] analyzing ${label} (${size}) ${place}`),
         onLayer: (note) => settings.log(`[${ordinal}]   layer ${note.done}/${note.total} ${note.name}`),
       });
       if (version.lfs !== undefined) report.source.sha256 = version.lfs.oid;
       settings.log(`[${ordinal}] done ${label}: ${report.layers.length} layers in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return report;
     } catch (error) {
-      settings.log(`[${ordinal}] failed ${label}: ${describeError(error)}`);
+      // Errors usually start with the version's name already.
+      const message = describeError(error);
+      settings.log(`[${ordinal}] failed ${message.startsWith(`${label}: `) ? message : `${label}: ${message}`}`);
       throw error;
     }
   }
@@ -141,7 +150,6 @@ export function createAnalyzer(settings: AnalyzerOptions): Analyzer {
     analyze(version) {
       let pending = cache.get(version.key);
       if (pending === undefined) {
-        if (cache.size === 0) settings.log(`analyzing checkpoint versions ${runner.where}`);
         pending = limit(() => run(version));
         cache.set(version.key, pending);
       }

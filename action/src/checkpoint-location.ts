@@ -30,7 +30,7 @@ function lfsChecked(inner: ByteSource, name: string, pointerSize: number): ByteS
       }
       return actual;
     }));
-  return {
+  const checkedSource: ByteSource = {
     name,
     size,
     read: async (offset, length) => {
@@ -38,6 +38,14 @@ function lfsChecked(inner: ByteSource, name: string, pointerSize: number): ByteS
       return inner.read(offset, length);
     },
   };
+  const readInto = inner.readInto?.bind(inner);
+  if (readInto !== undefined) {
+    checkedSource.readInto = async (offset, target) => {
+      await size();
+      return readInto(offset, target);
+    };
+  }
+  return checkedSource;
 }
 
 /**

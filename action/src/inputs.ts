@@ -17,6 +17,8 @@ export interface ActionInputs {
   failOn: FailOn;
   comment: CommentWhen;
   randomize: boolean;
+  /** Analyses at once; undefined: one per available CPU core. */
+  jobs: number | undefined;
   apiUrl: string | undefined;
   apiKey: string | undefined;
   mode: Mode;
@@ -48,6 +50,13 @@ function bool(read: InputReader, name: string, fallback: boolean): boolean {
   throw new UsageError(`input ${name}: ${JSON.stringify(value)} is not true or false`);
 }
 
+function positiveInteger(read: InputReader, name: string): number | undefined {
+  const value = read(name);
+  if (value === "") return undefined;
+  if (!/^[1-9][0-9]{0,5}$/.test(value)) throw new UsageError(`input ${name}: ${JSON.stringify(value)} is not a positive whole number`);
+  return Number(value);
+}
+
 export function readInputs(read: InputReader): ActionInputs {
   const paths = parseGlobList(read("paths"));
   const apiUrl = read("api-url");
@@ -74,6 +83,7 @@ export function readInputs(read: InputReader): ActionInputs {
     failOn: choice(read, "fail-on", ["fail", "warn", "never"] as const, "fail"),
     comment: choice(read, "comment", ["always", "on-change", "never"] as const, "on-change"),
     randomize: bool(read, "randomize", true),
+    jobs: positiveInteger(read, "jobs"),
     apiUrl: apiUrl === "" ? undefined : apiUrl.replace(/\/+$/, ""),
     apiKey: apiKey === "" ? undefined : apiKey,
     mode,

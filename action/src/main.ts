@@ -22,6 +22,8 @@ export interface ActionHost {
   /** The spectral kernel's WebAssembly bytes (embedded in the bundle). */
   kernelWasm: Uint8Array;
   env: NodeJS.ProcessEnv;
+  /** The bundle's own file: started as worker threads, it analyzes checkpoints (see analysis-worker.ts). */
+  workerEntry?: URL;
 }
 
 const SAFE_COMMENTING = "see docs/workflows/ of alphawatch: a pull_request workflow uploads the report, a workflow_run workflow posts it with mode: comment";
@@ -139,6 +141,7 @@ export async function runAction(host: ActionHost): Promise<void> {
     kernelModule,
     serverUrl: env.GITHUB_SERVER_URL ?? "https://github.com",
     log: (line) => core.info(line),
+    ...(host.workerEntry === undefined ? {} : { workerEntry: host.workerEntry }),
     ...(inputs.apiUrl === undefined ? {} : { api: { url: inputs.apiUrl, key: inputs.apiKey!, fetch, pollMs: 500, timeoutMs: 30 * 60_000 } }),
   });
   if (pr.fromFork && inputs.comment !== "never") {

@@ -30,7 +30,8 @@ export interface PullRequestRun {
   /** GITHUB_SERVER_URL: where the repository's LFS endpoint is, and the only origin that gets the token. */
   serverUrl: string;
   log: (line: string) => void;
-  fetch?: typeof fetch;
+  /** The bundle's own file, started as analysis worker threads; without it analyses run in the main thread. */
+  workerEntry?: URL;
   api?: WorkerApi;
 }
 
@@ -94,7 +95,7 @@ async function lfsDownloads(run: PullRequestRun, versions: CheckpointVersion[], 
   const endpoint = lfsEndpoint({ configuredUrl, serverUrl: run.serverUrl, repository: run.pr.repository, token: run.inputs.token });
   run.log(`Git LFS: asking ${endpoint.url} for ${needed.size} object(s); only the byte ranges read are downloaded`);
   try {
-    return await lfsBatchDownload(endpoint, [...needed.values()], run.fetch);
+    return await lfsBatchDownload(endpoint, [...needed.values()]);
   } catch (error) {
     return new Map([...needed.keys()].map((oid) => [oid, error as Error]));
   }
@@ -123,13 +124,20 @@ export async function analyzePullRequest(run: PullRequestRun): Promise<ActionRep
   const analyzer = createAnalyzer({
     kernelModule: run.kernelModule,
     options: { randomize: inputs.randomize && run.api === undefined },
-    open: run.fetch === undefined ? { git, gitDirectory, lfsDownloads: downloads } : { git, gitDirectory, lfsDownloads: downloads, fetch: run.fetch },
-    concurrency: availableParallelism(),
+    open: { git, gitDirectory, lfsDownloads: downloads },
+    jobs: inputs.jobs ?? availableParallelism(),
+    versions: new Set(toAnalyze.map((v) => v.key)).size,
     log: run.log,
+    ...(run.workerEntry === undefined ? {} : { workerEntry: run.workerEntry }),
     ...(run.api === undefined ? {} : { api: run.api }),
   });
 
-  const files = await Promise.all(pairs.map(({ change, base, head }) => fileResult(change, base, head, analyzer, policy.overrides)));
+  let files: FileResult[];
+  try {
+    files = await Promise.all(pairs.map(({ change, base, head }) => fileResult(change, base, head, analyzer, policy.overrides)));
+  } finally {
+    await analyzer.close();
+  }
   return {
     schemaVersion: ACTION_REPORT_SCHEMA_VERSION,
     tool: { name: "alphawatch-action", version: ACTION_VERSION },

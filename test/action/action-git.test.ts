@@ -266,9 +266,45 @@ describe.skipIf(!hasShared)("the Action bundle on pull requests (checkpoints in 
     }
   });
 
+  it("analyzes two changed files on two worker threads, with the same comment as in one thread (jobs)", async () => {
+    // PR 3 changes two files: four versions to analyze, one of them corrupt.
+    const workspace = cloneWorkspace(origin, scratch, "ws-threads", "pr3", true);
+    const quiet = { "fail-on": "never", comment: "never", randomize: "false" };
+    const threaded = await run(workspace, 3, { ...quiet, jobs: "2" });
+    const single = await run(workspace, 3, { ...quiet, jobs: "1" });
+    for (const r of [threaded, single]) {
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+    }
+    expect(threaded.stdout).toContain("4 checkpoint version(s) to analyze, on 2 worker threads\n");
+    expect(single.stdout).toContain("4 checkpoint version(s) to analyze, one at a time in the main thread\n");
+
+    // One line per version started (naming its thread) and one per version finished or failed.
+    const starts = (r: BundleRun) => [...r.stdout.matchAll(/^\[(\d)\] analyzing (models\/\w+\.safetensors@[0-9a-f]{7}) \([0-9.]+ MiB\) (.+)$/gm)];
+    const ends = (r: BundleRun) => [...r.stdout.matchAll(/^\[(\d)\] (done|failed) (models\/\w+\.safetensors@[0-9a-f]{7})[: ]/gm)].map((m) => `${m[2]} ${m[3]}`).sort();
+    const threads = new Set(starts(threaded).map((m) => m[3]));
+    expect(starts(threaded)).toHaveLength(4);
+    expect([...threads].every((place) => /^on worker thread [1-9]\d*$/.test(place!))).toBe(true);
+    expect(threads.size).toBe(2);
+    expect(starts(single).map((m) => m[3])).toEqual(Array(4).fill("in the main thread"));
+    expect(ends(threaded)).toEqual(ends(single));
+    expect(ends(threaded).filter((e) => e.startsWith("failed "))).toEqual([expect.stringMatching(/^failed models\/batch\.safetensors@/)]);
+    expect(threaded.stdout).toMatch(/^\[\d\] {3}layer 3\/3 fc3$/m);
+
+    // The same comment, outputs and typed error (a corrupt head fails) either way.
+    expect(threaded.summary).toContain("## ❌ alphawatch: FAIL");
+    expect(threaded.summary).toBe(single.summary);
+    expect(threaded.outputs.regressions).toBe(single.outputs.regressions);
+    expect(file(readReport(threaded), "models/batch.safetensors")).toMatchObject({ outcome: "error", side: "head", verdict: "fail" });
+    expect(layersWith(file(readReport(threaded), "models/epochs.safetensors") as ComparedFile, "fail")).toEqual(["fc1", "fc2"]);
+  });
+
   it("refuses a bad input with its name before any work", async () => {
     const bad = await run(scratch, 1, { "fail-on": "sometimes" });
     expect(bad.exitCode).toBe(1);
     expect(bad.stdout).toContain('::error::alphawatch: input fail-on: "sometimes" is not one of fail, warn, never');
+    const noJobs = await run(scratch, 1, { jobs: "0" });
+    expect(noJobs.exitCode).toBe(1);
+    expect(noJobs.stdout).toContain('::error::alphawatch: input jobs: "0" is not a positive whole number');
   });
 });

@@ -59,6 +59,9 @@ describe("inputs", () => {
     expect(inputs.paths).toContain("*.safetensors");
     expect(readInputs(reader({ paths: "a/*.pt\n# note\nb/*.bin, c.gguf" })).paths).toEqual(["a/*.pt", "b/*.bin", "c.gguf"]);
     expect(() => readInputs(reader({ randomize: "maybe" }))).toThrow('input randomize: "maybe" is not true or false');
+    expect(inputs.jobs).toBeUndefined();
+    expect(readInputs(reader({ jobs: "3" })).jobs).toBe(3);
+    for (const bad of ["0", "-2", "1.5", "two"]) expect(() => readInputs(reader({ jobs: bad }))).toThrow(`input jobs: "${bad}" is not a positive whole number`);
     expect(() => readInputs(reader({ "api-url": "http://example.com", "api-key": "k" }))).toThrow("input api-url: http://example.com is not https");
     expect(() => readInputs(reader({ "api-url": "https://example.com" }))).toThrow("input api-key: required with api-url");
     expect(() => readInputs(reader({ mode: "comment" }))).toThrow("input report-file: required with mode: comment");
