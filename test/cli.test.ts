@@ -30,9 +30,11 @@ describe("alphawatch analyze", () => {
     expect(lines[2]).toMatch(/^id\s+name\s+type\s+N\s+M\s+alpha\s+sigma\s+D\s+spikes\s+evals\s+lambda_max\s+log_spec_norm\s+stable_rank\s+warning$/);
     expect(lines[3]).toMatch(/^ 1\s+fc1\s+dense\s+784\s+300\s+2\.316\s/);
     expect(lines[4]).toMatch(/^ 2\s+fc2\s+dense\s+300\s+100\s+1\.898\s.*over-trained$/);
-    expect(lines[5]).toMatch(/^ 3\s+fc3\s+dense\s+100\s+10\s+9\.234\s.*under-trained$/);
+    expect(lines[5]).toMatch(/^ 3\s+fc3\s+dense\s+100\s+10\s+9\.234\*\s.*under-trained$/);
     expect(stdout).toContain("Skipped:\n  fc1.bias: ");
-    expect(stdout).toMatch(/Summary:\n {2}alpha {14}4\.4825\n/);
+    // reliable_alpha leaves out fc3, whose fit rests on 10 eigenvalues: (2.3159 + 1.8976) / 2.
+    expect(stdout).toMatch(/Summary:\n {2}reliable_alpha {5}2\.1068\n {2}alpha {14}4\.4825\n/);
+    expect(stdout).toContain("\n* fit on fewer than 50 eigenvalues: unreliable, left out of reliable_alpha (2 of 3 layers count)\n");
   });
 
   it("writes the versioned JSON report with weightwatcher's numbers", () => {

@@ -14,7 +14,7 @@ const COLUMNS: Column[] = [
   { header: "type", value: (l) => l.layer_type, align: "left" },
   { header: "N", value: (l) => String(l.N), align: "right" },
   { header: "M", value: (l) => String(l.M), align: "right" },
-  { header: "alpha", value: (l) => formatNumber(l.alpha, 3), align: "right" },
+  { header: "alpha", value: (l) => formatNumber(l.alpha, 3) + (l.few_evals === true && l.alpha !== null ? "*" : ""), align: "right" },
   { header: "sigma", value: (l) => formatNumber(l.sigma, 3), align: "right" },
   { header: "D", value: (l) => formatNumber(l.D, 3), align: "right" },
   { header: "spikes", value: (l) => formatNumber(l.num_pl_spikes), align: "right" },
@@ -54,6 +54,7 @@ export function formatReportTable(report: Report): string {
   const summary = report.summary;
   lines.push("", "Summary:");
   const entries: Array<[string, number | undefined]> = [
+    ["reliable_alpha", summary.reliable_alpha],
     ["alpha", summary.alpha],
     ["alpha_weighted", summary.alpha_weighted],
     ["log_alpha_norm", summary.log_alpha_norm],
@@ -65,6 +66,10 @@ export function formatReportTable(report: Report): string {
     if (value !== undefined) lines.push(`  ${key.padEnd(18)} ${formatNumber(value, 4)}`);
   }
   lines.push(`  ${"layers".padEnd(18)} ${summary.num_layers}` + (summary.num_failed_fits > 0 ? ` (${summary.num_failed_fits} failed fits, excluded from alpha means)` : ""));
+  if (summary.num_reliable_layers !== undefined && summary.num_reliable_layers < summary.num_layers) {
+    const threshold = summary.min_reliable_evals ?? report.options.min_reliable_evals;
+    lines.push("", `* fit on fewer than ${threshold} eigenvalues: unreliable, left out of reliable_alpha (${summary.num_reliable_layers} of ${summary.num_layers} layers count)`);
+  }
   if (report.options.compat !== "default") lines.push(`  ${"compat".padEnd(18)} ${report.options.compat}`);
   return lines.join("\n") + "\n";
 }
