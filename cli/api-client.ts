@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AlphawatchError, BudgetError, FormatError, SourceError, UnsupportedError, UsageError } from "../core/errors.js";
 import type { AnalyzeOptions, Report } from "../core/report.js";
+import { parseJson } from "../core/json.js";
 
 /** One analysis as GET /v1/analyses/{id} shows it. */
 export interface AnalysisView {
@@ -141,7 +142,8 @@ export class ApiClient {
   private async json<T>(subject: string, method: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
     const response = await this.request(subject, method, path, init);
     if (!response.ok) throw await errorOf(subject, response);
-    return { status: response.status, body: (await response.json()) as T };
+    // parseJson turns the "Infinity" strings of non-finite metrics back into numbers.
+    return { status: response.status, body: parseJson<T>(await response.text()) };
   }
 
   /**

@@ -28,3 +28,11 @@ export function stringifyJson(value: unknown, indent?: number): string {
 export function parseJson<T>(text: string): T {
   return JSON.parse(text, jsonNumbersBack) as T;
 }
+
+/**
+ * A copy of `value` with its non-finite numbers already written as those strings, for hosts that
+ * serialize with plain JSON.stringify themselves (Hono's c.json).
+ */
+export function withJsonNumbers<T>(value: T): T {
+  return JSON.parse(stringifyJson(value)) as T;
+}

@@ -7,6 +7,7 @@ import { SourceError } from "../../core/errors.js";
 import type { ByteSource } from "../../core/formats/byte-source.js";
 import type { Report } from "../../core/report.js";
 import type { CheckpointVersion } from "./checkpoint-version.js";
+import { parseJson } from "../../core/json.js";
 
 export interface WorkerApi {
   url: string;
@@ -40,7 +41,7 @@ async function call(api: WorkerApi, method: string, route: string, body?: BodyIn
   const text = await response.text();
   let json: unknown = undefined;
   try {
-    json = text === "" ? undefined : JSON.parse(text);
+    json = text === "" ? undefined : parseJson(text);
   } catch {
     json = undefined;
   }

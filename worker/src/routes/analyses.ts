@@ -16,6 +16,7 @@ import {
   notFoundResponse,
 } from "../http/schemas.js";
 import { countLayerResults, getAnalysis, readReport, summaryOf, type AnalysisRow } from "../storage/analyses.js";
+import { withJsonNumbers } from "../../../core/json.js";
 
 export interface AnalysisView {
   id: string;
@@ -103,7 +104,7 @@ export function analysisRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
     };
     const started = await startAnalysis(c.env, request);
     const view = await analysisView(c.env.DB, started.row, started.report, started.deduplicated);
-    return c.json(view as z.infer<typeof AnalysisSchema>, started.row.status === "done" ? 200 : 202);
+    return c.json(withJsonNumbers(view) as z.infer<typeof AnalysisSchema>, started.row.status === "done" ? 200 : 202);
   });
 
   app.openapi(getAnalysisRoute, async (c) => {
@@ -112,7 +113,7 @@ export function analysisRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
     const row = await getAnalysis(c.env.DB, id);
     if (row === null) throw new ApiError(404, "not_found", `analysis ${id} does not exist`);
     const report = row.status === "done" ? await readReport(c.env.REPORTS, row) : null;
-    if (format === "json") return c.json((await analysisView(c.env.DB, row, report)) as z.infer<typeof AnalysisSchema>, 200);
+    if (format === "json") return c.json(withJsonNumbers(await analysisView(c.env.DB, row, report)) as z.infer<typeof AnalysisSchema>, 200);
     if (report === null) throw new ApiError(409, "not_ready", `analysis ${id} is ${row.status}: no report to render yet`);
     if (format === "html") {
       // The HTML report draws the ESD of its first MAX_ESD_PLOTS layers: put their eigenvalues back.

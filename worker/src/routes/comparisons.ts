@@ -10,6 +10,7 @@ import type { Env } from "../env.js";
 import { ApiError } from "../http/api-error.js";
 import { bearerSecurity, errorResponses, ErrorSchema, notFoundResponse, SourceSchema } from "../http/schemas.js";
 import { getAnalysis, readReport } from "../storage/analyses.js";
+import { withJsonNumbers } from "../../../core/json.js";
 
 const SideSchema = z.union([z.object({ analysis_id: z.string().uuid() }).strict(), SourceSchema]).openapi("ComparisonSide");
 
@@ -62,6 +63,6 @@ export function comparisonRoutes(app: OpenAPIHono<{ Bindings: Env }>): void {
     // Checked before any analysis starts: a policy that makes no sense is a 400, not wasted work.
     const resolved = resolvePolicy(policy ?? {});
     const comparison = compareReports(await reportOf(c.env, base, "base"), await reportOf(c.env, head, "head"), resolved);
-    return c.json(comparison as unknown, 200);
+    return c.json(withJsonNumbers(comparison) as unknown, 200);
   });
 }
