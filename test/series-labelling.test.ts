@@ -18,15 +18,10 @@ import {
   type LabelSettingNames,
   type SeriesInput,
 } from "../core/series/index.js";
+import { LABEL_FLAG_NAMES } from "../cli/commands/series.js";
 
-const FLAGS: LabelSettingNames = {
-  labels: "--labels",
-  target: "--target",
-  group: "--group",
-  test_size: "--test-size",
-  target_better: "--target-better",
-  target_kind: "--target-kind",
-};
+/** The CLI's spelling of the label settings (its flags). */
+const FLAGS: LabelSettingNames = LABEL_FLAG_NAMES;
 
 const TSV = "file\tseries\ttest_acc\ttest_loss\ttest_size\nrun/ep1.pt\tA\t0.80\t0.61\t2000\nrun/ep2.pt\tA\t0.85\t0.52\t\nrun/ep3.pt\tB\t\t0.50\t1e3\n";
 

@@ -45,7 +45,7 @@ import { stringifyJson } from "../../core/json.js";
 export type SeriesFormat = "table" | "json" | "csv" | "html";
 
 /** How the label settings are spelled in messages: as the flags that set them. */
-const LABEL_FLAG_NAMES: LabelSettingNames = {
+export const LABEL_FLAG_NAMES: LabelSettingNames = {
   labels: "--labels",
   target: "--target",
   group: "--group",
